@@ -1,0 +1,31 @@
+"""The child's journey simulator: one English local authority's child protection system.
+
+A discrete-event model (simpy) of children's journeys through universal services, the
+front door, assessment, plans, proceedings and care, with worker time shared among cases
+and a monthly system layer for feedback. Run it with ``childsim run`` or
+:func:`sim.experiment.run_experiment`.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata as _metadata
+
+try:
+    __version__: str = _metadata.version("childsim")
+except _metadata.PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
+
+__all__ = ["__version__", "run_experiment", "ExperimentResult", "load_scenario"]
+
+
+def __getattr__(name: str) -> object:
+    """Lazy access to the main entry points, so ``import sim`` stays light."""
+    if name in ("run_experiment", "ExperimentResult"):
+        from sim import experiment
+
+        return getattr(experiment, name)
+    if name == "load_scenario":
+        from sim import scenario
+
+        return scenario.load_scenario
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -1,0 +1,157 @@
+"""Referrals and assessments, under the 2010 timescales or the flexible policy.
+
+A referral gets further checks (signal = true tier + noise): below a threshold it is
+closed with no further action, above an urgent threshold it goes straight to a strategy
+discussion (section 47), otherwise it waits for allocation to a social worker and is
+assessed.
+
+Effort: an assessment needs ``effort_hours x complexity`` direct hours (less where a
+partner assessment is continued); it gets the direct hours per week its worker can give
+it (a share of the worker's direct time in proportion to the case's workload weight), so
+its duration is effort / rate. The rate is read when the work is scheduled.
+
+* **2010 policy** (``timescales``): an initial assessment due 10 working days after the
+  referral, then, where needed, a core assessment due 35 working days after it starts.
+  An assessment that would overrun is, with chance ``deadline_compliance`` (raised by
+  prescription), closed at its deadline with the effort done so far (``at_deadline``);
+  otherwise it runs late to completion (``late``).
+* **flexible policy**: one assessment lasting as long as the case needs (initial effort,
+  plus core effort where the true need is tier 2 or more); the 45-working-day guide is
+  reported, never enforced.
+
+Quality = min(1, effort done / effort needed x expertise x supervision). The judged tier
+is the true tier seen through Normal noise whose sd falls linearly from
+``signal_sd_worst`` at quality 0 to ``signal_sd_best`` at quality 1.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from sim.clock import working_days_to_days
+from sim.front_door import classify
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sim.child import Child
+    from sim.model import Model
+
+
+class Assessment:
+    """Referral handling and assessments of one LA.
+
+    Parameters
+    ----------
+    model : Model
+        The model this belongs to.
+    """
+
+    def __init__(self, model: Model) -> None:
+        self.m = model
+        p = model.p
+        self.flexible = p["assessment.policy"] == "flexible"
+        self.ia_deadline = working_days_to_days(p["assessment.initial_timescale_wd"])
+        self.core_deadline = working_days_to_days(p["assessment.core_timescale_wd"])
+        self.guide = working_days_to_days(p["assessment.flexible_guide_wd"])
+        self.ia_effort = p["assessment.initial_effort_hours"]
+        self.core_effort = p["assessment.core_effort_hours"]
+        self.base_compliance = p["assessment.deadline_compliance"]
+        self.compliance = self.base_compliance  # the system layer scales it
+        self.core_share = p["assessment.core_share_tier2"]
+        self.saving = p["assessment.shared_effort_saving"]
+        self.continue_shared = bool(p["assessment.continue_shared"])
+        self.sd_best = p["assessment.signal_sd_best"]
+        self.sd_worst = p["assessment.signal_sd_worst"]
+        self.check_sd = p["front_door.check_sd"]
+        self.nfa_threshold = p["front_door.nfa_threshold"]
+        self.urgent_threshold = p["front_door.urgent_threshold"]
+        self.w_assessment = p["weights.assessment"]
+        self.rng = model.rng.assessment
+        self.drng = model.rng.decisions
+
+    # -- judgement ------------------------------------------------------------------------
+    def signal_sd(self, quality: float) -> float:
+        """Noise sd (tiers) of the view of need after work of ``quality`` in [0, 1]."""
+        return self.sd_best + (self.sd_worst - self.sd_best) * (1.0 - quality)
+
+    def judge(self, child: Child, quality: float) -> int:
+        """Judge the child's tier after work of ``quality``; stores and returns it."""
+        child.known = classify(child.tier + self.drng.normal(self.signal_sd(quality)))
+        return child.known
+
+    def work(self, m: Model, child: Child, effort: float, due: float, enforce: bool):
+        """Do ``effort`` direct hours of assessment due at time ``due`` (days).
+
+        Returns (quality, detail) where detail is on_time, late or at_deadline.
+        """
+        rate = m.workforce.direct_hours_per_week(child)
+        need = effort / rate * 7.0 if rate > 0 else math.inf
+        now = m.env.now
+        remaining = due - now
+        if need <= remaining:
+            yield m.env.timeout(need)
+            frac, detail = 1.0, "on_time"
+        elif enforce and remaining > 0 and self.rng.random() < self.compliance:
+            yield m.env.timeout(remaining)
+            frac, detail = remaining / need, "at_deadline"
+        else:
+            if math.isinf(need):  # no worker time at all: wait a month and look again
+                need = 30.0
+            yield m.env.timeout(need)
+            frac, detail = 1.0, "late"
+        quality = min(1.0, frac * m.workforce.expertise(child))
+        return quality, detail
+
+    def _effort(self, child: Child, hours: float) -> float:
+        e = hours * child.complexity
+        if child.shared and self.continue_shared:
+            e *= 1.0 - self.saving
+        return e
+
+    # -- steps --------------------------------------------------------------------------
+    def referral(self, m: Model, child: Child):
+        """Step: the contact is accepted as a referral."""
+        m.log(child, "referral", "referral")
+        child.referral_time = m.env.now
+        signal = child.tier + self.rng.normal(self.check_sd)
+        if signal < self.nfa_threshold:
+            child.known = classify(signal)
+            m.community.leave_services(child, "referral_nfa")
+            return None
+        if signal >= self.urgent_threshold:
+            child.known = 3
+            return m.protection.strategy
+        return self.assess
+        yield  # pragma: no cover - makes this a generator
+
+    def assess(self, m: Model, child: Child):
+        """Step: allocation, then the initial (or single) assessment and its decision."""
+        ev = m.workforce.allocate(child, self.w_assessment)
+        if ev is not None:
+            yield ev
+        if self.flexible:
+            m.log(child, "assessment_started", "assessment")
+            hours = self.ia_effort + (self.core_effort if child.tier >= 2 else 0.0)
+            q, detail = yield from self.work(
+                m, child, self._effort(child, hours), child.referral_time + self.guide, False)
+            judged = self.judge(child, q)
+            m.log(child, "assessment_done", detail=detail)
+            return m.protection.after_assessment(child, judged, q, core_done=True)
+        m.log(child, "initial_assessment_started", "assessment")
+        q, detail = yield from self.work(
+            m, child, self._effort(child, self.ia_effort),
+            child.referral_time + self.ia_deadline, True)
+        judged = self.judge(child, q)
+        m.log(child, "initial_assessment_done", detail=detail)
+        if judged == 2 and self.rng.random() < self.core_share:
+            return self.core
+        return m.protection.after_assessment(child, judged, q, core_done=False)
+
+    def core(self, m: Model, child: Child):
+        """Step: a core assessment (2010 policy) and its decision."""
+        m.log(child, "core_assessment_started")
+        q, detail = yield from self.work(
+            m, child, self._effort(child, self.core_effort), m.env.now + self.core_deadline, True)
+        judged = self.judge(child, q)
+        m.log(child, "core_assessment_done", detail=detail)
+        return m.protection.after_assessment(child, judged, q, core_done=True)

@@ -1,0 +1,184 @@
+"""Concerns in the child population, universal services, and early help.
+
+A concern arises (Poisson, by true tier, scaled by child population) and the child is in
+the community: the need exists but services do not hold it. Three competing risks act,
+as exponential hazards per year: universal services notice it and make a contact
+(faster for higher tiers, and for tiers 1-2 with more health visitors), the need resolves
+unaided, or an unmet tier-1 or tier-2 need escalates. A tier-3 child in the community
+also carries the serious-harm hazard; an incident brings the child to the front door.
+
+These spells involve no capacity-limited resource, so they are computed in closed form
+at their start and their events logged at their exact (future) times; the simpy process
+of the child starts when the contact happens. Hazards are read at the start of a spell.
+
+Early help is likewise a closed-form spell: it lasts an exponential time, then meets the
+need with a chance that falls with tier; an unmet need at tier 2 or above is referred on
+(a new contact) with a set chance, otherwise it returns to the community.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sim.clock import MONTH, YEAR
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sim.child import Child
+    from sim.model import Model
+
+
+class Community:
+    """Concerns, universal services and early help of one LA.
+
+    Parameters
+    ----------
+    model : Model
+        The model this belongs to.
+    """
+
+    def __init__(self, model: Model) -> None:
+        self.m = m = model
+        p = model.p
+        self.pop10k = p["population.child_population"] / 10_000.0
+        self.concern_rate = [p[f"population.concern_rate_tier{k}"] for k in range(4)]
+        self.sigma = p["population.complexity_sigma"]
+        self.esc = p["population.escalation_rate"] / YEAR
+        self.resolve = [p[f"population.resolution_rate_tier{k}"] / YEAR for k in range(4)]
+        self.recur_met = p["population.recurrence_rate_met"] / YEAR
+        self.recur_tier = int(p["population.recurrence_tier_met"])
+        hv = p["universal.health_visitor_fte"] / p["universal.health_visitor_reference_fte"]
+        hv_factor = hv ** p["universal.health_visitor_elasticity"]
+        self.base_notice = [p[f"universal.notice_rate_tier{k}"] / YEAR for k in range(4)]
+        self.hv_factor = hv_factor
+        self.notice_multiplier = 1.0  # set by the system layer (defensive practice)
+        self.eh_days = p["early_help.duration_days"]
+        self.eh_success = (1.0, p["early_help.success_tier1"], p["early_help.success_tier2"],
+                           0.5 * p["early_help.success_tier2"])
+        self.step_up = p["early_help.step_up_share"]
+        self.rng = m.rng.community
+
+    def notice_rate(self, tier: int) -> float:
+        """Hazard (per day) that universal services contact about a child at ``tier``."""
+        r = self.base_notice[tier] * self.notice_multiplier
+        if tier in (1, 2):
+            r *= self.hv_factor
+        return r
+
+    # -- concerns -----------------------------------------------------------------------
+    def generate(self, t0: float, t1: float) -> None:
+        """Create the concerns arising in ``[t0, t1)`` (days) and run their spells."""
+        m = self.m
+        rng = m.rng.concerns
+        span_years = (t1 - t0) / YEAR
+        for tier in range(4):
+            n = rng.poisson(self.concern_rate[tier] * self.pop10k * span_years)
+            times = sorted(t0 + (t1 - t0) * rng.random() for _ in range(n))
+            for t in times:
+                child = m.new_child(tier, rng.lognormal_mean1(self.sigma))
+                m.log(child, "concern", "community", t=t)
+                self.spell(child, t)
+
+    def new_episode(self, child: Child, t: float, tier: int) -> None:
+        """A new concern for a known child (recurrence) at time ``t``."""
+        child.episode += 1
+        child.tier = max(child.tier, tier)
+        child.known = -1
+        child.shared = False
+        self.m.log(child, "concern", "community", t=t)
+        self.spell(child, t)
+
+    def spell(self, child: Child, t: float) -> None:
+        """The child is in the community from ``t`` with an unmet need (or a worry).
+
+        Runs competing risks until a contact (then the front door process starts) or
+        resolution (the child leaves).
+        """
+        m = self.m
+        rng = self.rng
+        harm = m.harm_rate
+        while True:
+            tier = child.tier
+            notice = self.notice_rate(tier)
+            resolve = self.resolve[tier]
+            esc = self.esc if tier in (1, 2) else 0.0
+            h = harm if tier == 3 else 0.0
+            total = notice + resolve + esc + h
+            if total <= 0:
+                return  # nothing can happen: the need persists, unseen
+            t += rng.exponential(1.0 / total)
+            u = rng.random() * total
+            if u < notice:
+                m.start_journey(child, t, _contact_step(m))
+                return
+            u -= notice
+            if u < resolve:
+                child.tier = 0
+                child.known = -1
+                m.log(child, "resolved", "left", t=t)
+                return
+            u -= resolve
+            if u < esc:
+                child.tier = tier + 1
+                m.log(child, "escalated", t=t)
+                continue
+            m.incident(child, t)
+            m.start_journey(child, t, _contact_step(m))
+            return
+
+    def recurrence(self, child: Child, t: float) -> None:
+        """After need is met, a new concern may arise later (hazard per year)."""
+        if self.recur_met <= 0:
+            return
+        # Recurrences far beyond any run are not scheduled (cap at 30 years).
+        dt = self.rng.exponential(1.0 / self.recur_met)
+        if dt < 30 * YEAR:
+            self.m.system.schedule_recurrence(child, t + dt, self.recur_tier)
+
+    def leave_services(self, child: Child, event: str, t: float | None = None, *,
+                       helped: bool = False) -> None:
+        """The child leaves children's social care (or the front door) with ``event``.
+
+        Goes to the community if need remains, otherwise leaves; a child whose need was
+        met by help (``helped``) carries a hazard of a new concern later.
+        """
+        m = self.m
+        if t is None:
+            t = m.env.now
+        if child.tier >= 1:
+            m.log(child, event, "community", t=t)
+            self.spell(child, t)
+        else:
+            m.log(child, event, "left", t=t)
+            if helped:
+                self.recurrence(child, t)
+
+    # -- early help ---------------------------------------------------------------------
+    def early_help(self, child: Child, t: float) -> None:
+        """An early-help spell from ``t`` (days), in closed form."""
+        m = self.m
+        rng = self.rng
+        m.log(child, "early_help_started", "early_help", t=t)
+        end = t + rng.exponential(self.eh_days)
+        if child.tier == 3 and m.harm_rate > 0:
+            s = t + rng.exponential(1.0 / m.harm_rate)
+            if s < end:
+                m.incident(child, s)
+                m.log(child, "early_help_ended", t=s)
+                m.start_journey(child, s, _contact_step(m))
+                return
+        if rng.random() < self.eh_success[child.tier]:
+            child.tier = 0
+            self.leave_services(child, "early_help_ended", end, helped=True)
+            return
+        if child.tier >= 2 and rng.random() < self.step_up:
+            m.log(child, "early_help_ended", t=end)
+            m.start_journey(child, end, _contact_step(m))
+            return
+        self.leave_services(child, "early_help_ended", end)
+
+
+def _contact_step(m: Model):
+    return m.front_door.contact
+
+
+__all__ = ["Community", "MONTH"]

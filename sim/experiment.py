@@ -1,0 +1,427 @@
+"""Experiments: many independent replications of one scenario, run in parallel, resumable.
+
+A replication is identified by its number ``rep`` (0, 1, ...). Its random streams derive
+from ``(seed, rep)`` only (``numpy SeedSequence(seed, spawn_key=(rep, stream))``, inside
+the model), never from the worker that runs it, so the results are the same whatever
+the number of workers and whatever order the replications finish in.
+
+Each replication writes its journey log and monthly stocks, computes its KPIs from those
+records, and writes ``replications/rep-NNNN.json`` last: that file's presence means the
+replication is complete, which is what ``resume`` relies on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import math
+import os
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Protocol, TypeVar
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from sim import output
+from sim.clock import Window
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class ExperimentError(ValueError):
+    """An experiment cannot run as asked (for example a resume into another scenario's results)."""
+
+
+# -- one replication -----------------------------------------------------------------------------
+
+
+def run_replication(
+    scenario: Any,
+    rep: int,
+    *,
+    seed: int,
+    warmup_years: float,
+    years: float,
+    out_dir: str | os.PathLike[str],
+    simulate: Callable[..., pd.DataFrame] | None = None,
+) -> dict[str, float]:
+    """Run replication ``rep`` of ``scenario``, write its records, return its KPIs.
+
+    Writes ``journeys.parquet/rep-NNNN.parquet`` (streamed while the model runs),
+    ``stocks.parquet/rep-NNNN.parquet`` and, last, ``replications/rep-NNNN.json``.
+    KPIs are computed from the records only, over the window after ``warmup_years``.
+    ``simulate`` defaults to :func:`sim.model.simulate`.
+    """
+    if simulate is None:
+        from sim import model
+
+        simulate = model.simulate
+    from sim.kpis import RunRecords, compute_kpis
+
+    out = Path(out_dir)
+    log.info("replication %d: simulating %.3g + %.3g years", rep, warmup_years, years)
+    with output.JourneyWriter(out, rep) as sink:
+        stocks = simulate(
+            scenario, rep=rep, seed=seed, warmup_years=warmup_years, years=years,
+            journey_sink=sink,
+        )
+    stocks = pd.DataFrame(stocks)
+    if "rep" not in stocks.columns:
+        stocks.insert(0, "rep", rep)
+    output.atomic_write_parquet(output.stocks_path(out, rep), stocks)
+
+    journeys = pq.read_table(output.journey_path(out, rep)).to_pandas()
+    records = RunRecords(
+        journeys=journeys,
+        stocks=stocks,
+        window=Window.from_years(warmup_years, years),
+        child_population=int(scenario["population.child_population"]),
+    )
+    kpis = {str(k): float(v) for k, v in compute_kpis(records).items()}
+    output.atomic_write_json(
+        output.replication_path(out, rep), {"rep": int(rep), "seed": int(seed), "kpis": kpis}
+    )
+    log.info("replication %d: done (%d journey rows)", rep, len(journeys))
+    return kpis
+
+
+def read_replication(out_dir: str | os.PathLike[str], rep: int) -> dict[str, float]:
+    """KPIs of a finished replication, read back from ``replications/rep-NNNN.json``."""
+    data = output.read_json(output.replication_path(out_dir, rep))
+    return {k: (math.nan if v is None else float(v)) for k, v in data["kpis"].items()}
+
+
+class _Portable:
+    """Carries a scenario to worker processes.
+
+    A frozen dataclass holding read-only mappings (``types.MappingProxyType``) cannot be
+    pickled as is; this sends its fields as plain dicts and rebuilds it on the other side.
+    Anything else is pickled unchanged.
+    """
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        obj = self.obj
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            kwargs = {}
+            for f in dataclasses.fields(obj):
+                value = getattr(obj, f.name)
+                kwargs[f.name] = dict(value) if isinstance(value, MappingProxyType) else value
+            return (_rebuild, (type(obj), kwargs))
+        return (_Portable, (obj,))
+
+
+def _rebuild(cls: type, kwargs: dict[str, Any]) -> _Portable:
+    return _Portable(cls(**kwargs))
+
+
+def _run_portable(portable: _Portable, rep: int, **kwargs: Any) -> dict[str, float]:
+    return run_replication(portable.obj, rep, **kwargs)
+
+
+# -- execution backends ----------------------------------------------------------------------------
+
+
+class Backend(Protocol):
+    """Where replications run. ``map`` yields ``(item, fn(item))`` as each one completes,
+    in any order; an exception in ``fn`` propagates out of the iterator."""
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[T, R]]: ...
+
+
+def default_workers() -> int:
+    """Cores available to this process."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class LocalBackend:
+    """Runs items in a pool of ``workers`` local processes (all cores when None).
+
+    With one worker (or one item) everything runs in this process, with no pool. ``fn``
+    and the items must be picklable (a module-level function, or a
+    :func:`functools.partial` of one) when a pool is used.
+    """
+
+    def __init__(self, workers: int | None = None, mp_context: Any = None) -> None:
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self.workers = default_workers() if workers is None else int(workers)
+        self.mp_context = mp_context
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[T, R]]:
+        todo = list(items)
+        n = min(self.workers, len(todo))
+        if n <= 1:
+            for item in todo:
+                yield item, fn(item)
+            return
+        pool = ProcessPoolExecutor(max_workers=n, mp_context=self.mp_context)
+        try:
+            pending: dict[Future[R], T] = {pool.submit(fn, item): item for item in todo}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    item = pending.pop(fut)
+                    yield item, fut.result()
+        except BaseException:
+            _stop(pool)
+            raise
+        pool.shutdown(wait=True)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel queued work and stop running workers at once (on an error or Ctrl-C).
+
+    A replication cut short leaves only hidden temporary files, which readers ignore and
+    the next run in the same directory removes.
+    """
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in processes:
+        proc.join(timeout=10)
+
+
+# -- experiments -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ExperimentResult:
+    """What :func:`run_experiment` produced.
+
+    ``per_rep`` has one row per replication (index ``rep``) and one column per KPI;
+    ``summary`` is :func:`sim.statistics.summarise` of it (index KPI; mean, ci_low,
+    ci_high, half_width, n). The records themselves stay on disk in ``out_dir`` and are
+    loaded on demand by :meth:`stocks` and :meth:`journeys`.
+    """
+
+    scenario: Any
+    out_dir: Path
+    per_rep: pd.DataFrame
+    summary: pd.DataFrame
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    def stocks(self) -> pd.DataFrame:
+        """Monthly stocks of every replication (column ``rep`` tells them apart)."""
+        return pd.read_parquet(self.out_dir / output.STOCKS)
+
+    def journeys(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The journey log of every replication, optionally only some ``columns``."""
+        return pd.read_parquet(
+            self.out_dir / output.JOURNEYS, columns=None if columns is None else list(columns)
+        )
+
+    def journey_dataset(self) -> Any:
+        """The journey log as a lazy :class:`pyarrow.dataset.Dataset` (for filtered scans)."""
+        import pyarrow.dataset as ds
+
+        return ds.dataset(self.out_dir / output.JOURNEYS, format="parquet")
+
+
+def _same_run(manifest: dict[str, Any], scenario: Any, seed: int, years: float,
+              warmup: float) -> bool:
+    try:
+        return (
+            manifest["scenario"]["digest"] == scenario.digest()
+            and int(manifest["seed"]) == int(seed)
+            and math.isclose(float(manifest["years"]), float(years))
+            and math.isclose(float(manifest["warmup_years"]), float(warmup))
+        )
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+def _clear_results(out: Path) -> None:
+    """Remove per-replication results and the summary; leave everything else alone."""
+    for entry in output.RESULT_ENTRIES:
+        path = out / entry
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+    (out / output.SUMMARY).unlink(missing_ok=True)
+
+
+def _completed_reps(out: Path) -> set[int]:
+    folder = out / output.REPLICATIONS
+    if not folder.is_dir():
+        return set()
+    return {r for p in folder.glob("rep-*.json") if (r := output.rep_of(p)) is not None}
+
+
+def _drop_reps_beyond(out: Path, reps: int) -> None:
+    """Remove files of replications numbered ``reps`` or more (a resume with fewer reps)."""
+    for entry in output.RESULT_ENTRIES:
+        folder = out / entry
+        if not folder.is_dir():
+            continue
+        for p in folder.glob("rep-*"):
+            r = output.rep_of(p)
+            if r is not None and r >= reps:
+                p.unlink()
+
+
+def _kpi_meta() -> dict[str, Any]:
+    try:
+        from sim.kpis import KPIS
+    except ImportError:
+        return {}
+    return dict(KPIS)
+
+
+def _ordered_columns(columns: Iterable[str]) -> list[str]:
+    """KPI columns in the order of ``sim.kpis.KPIS``, unknown ones after, alphabetically."""
+    order = {name: i for i, name in enumerate(_kpi_meta())}
+    return sorted(columns, key=lambda c: (order.get(c, len(order)), c))
+
+
+def run_experiment(
+    scenario: Any,
+    *,
+    reps: int = 10,
+    seed: int = 1,
+    years: float = 5.0,
+    warmup: float = 2.0,
+    out_dir: str | os.PathLike[str],
+    workers: int | None = None,
+    resume: bool = False,
+    backend: Backend | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    command: Sequence[str] | str | None = None,
+    simulate: Callable[..., pd.DataFrame] | None = None,
+) -> ExperimentResult:
+    """Run ``reps`` replications of ``scenario`` and write the results to ``out_dir``.
+
+    Parameters
+    ----------
+    reps : number of replications (numbered 0 .. reps-1).
+    seed : base seed; replication ``rep`` draws from ``SeedSequence(seed, spawn_key=(rep, ...))``.
+    years, warmup : measured years, and warm-up years before them (not counted in KPIs).
+    out_dir : result directory (see :mod:`sim.output` for its layout).
+    workers : processes for the default :class:`LocalBackend` (None: all cores).
+    resume : keep the replications already complete in ``out_dir`` and run only the rest;
+        refused (:class:`ExperimentError`) unless ``out_dir/manifest.json`` records the
+        same scenario digest, seed, years and warm-up. Without ``resume``, earlier
+        replication results in ``out_dir`` are removed first (other files are kept).
+    backend : where to run replications (default ``LocalBackend(workers)``).
+    progress : called as ``progress(done, total)`` when the run starts and after each
+        replication.
+    command : the command line, recorded in the manifest.
+    simulate : the model's ``simulate`` function (default :func:`sim.model.simulate`);
+        must be picklable when a process pool is used.
+    """
+    if reps < 1:
+        raise ExperimentError(f"reps must be at least 1, got {reps}")
+    if years <= 0:
+        raise ExperimentError(f"years must be positive, got {years}")
+    if warmup < 0:
+        raise ExperimentError(f"warmup must not be negative, got {warmup}")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ExperimentError(f"{out} exists and is not a directory; use another --out")
+
+    done: dict[int, dict[str, float]] = {}
+    manifest_path = out / output.MANIFEST
+    if resume and _completed_reps(out):
+        try:
+            old = output.read_json(manifest_path)
+        except (OSError, ValueError):
+            old = None
+        if old is None or not _same_run(old, scenario, seed, years, warmup):
+            raise ExperimentError(
+                f"{out} holds results of a different scenario (or seed, years or warm-up); "
+                "use another --out or remove it"
+            )
+        _drop_reps_beyond(out, reps)
+        for rep in sorted(_completed_reps(out)):
+            done[rep] = read_replication(out, rep)
+        (out / output.SUMMARY).unlink(missing_ok=True)
+    elif out.exists():
+        _clear_results(out)
+
+    out.mkdir(parents=True, exist_ok=True)
+    for entry in output.RESULT_ENTRIES:
+        (out / entry).mkdir(exist_ok=True)
+        output.remove_temp_files(out / entry)
+
+    started = output.utc_now()
+    manifest_args = dict(seed=seed, reps=reps, years=years, warmup=warmup, command=command)
+    output.atomic_write_json(
+        manifest_path,
+        output.build_manifest(scenario, started=started, finished=None, **manifest_args),
+    )
+
+    todo = [rep for rep in range(reps) if rep not in done]
+    if done:
+        log.info("resuming: %d of %d replications already complete", len(done), reps)
+    if progress is not None:
+        progress(len(done), reps)
+    fn = functools.partial(
+        _run_portable, _Portable(scenario), seed=seed, warmup_years=warmup, years=years,
+        out_dir=out, simulate=simulate,
+    )
+    runner: Backend = backend if backend is not None else LocalBackend(workers)
+    for rep, kpis in runner.map(fn, todo):
+        done[rep] = kpis
+        if progress is not None:
+            progress(len(done), reps)
+
+    per_rep = pd.DataFrame.from_dict(done, orient="index").sort_index()
+    per_rep.index.name = "rep"
+    per_rep = per_rep[_ordered_columns(per_rep.columns)]
+
+    from sim.statistics import summarise
+
+    summary = summarise(per_rep)
+    output.write_summary(out / output.SUMMARY, summary, _kpi_meta())
+    manifest = output.build_manifest(
+        scenario, started=started, finished=output.utc_now(), **manifest_args
+    )
+    output.atomic_write_json(manifest_path, manifest)
+    return ExperimentResult(scenario=scenario, out_dir=out, per_rep=per_rep, summary=summary,
+                            manifest=manifest)
+
+
+def load_result(out_dir: str | os.PathLike[str]) -> ExperimentResult:
+    """Re-open a finished result directory (``scenario`` is the manifest's scenario entry)."""
+    out = Path(out_dir)
+    manifest = output.read_json(out / output.MANIFEST)
+    reps = sorted(_completed_reps(out))
+    per_rep = pd.DataFrame.from_dict(
+        {rep: read_replication(out, rep) for rep in reps}, orient="index"
+    )
+    per_rep.index.name = "rep"
+    per_rep = per_rep[_ordered_columns(per_rep.columns)]
+    from sim.statistics import summarise
+
+    return ExperimentResult(scenario=manifest.get("scenario"), out_dir=out, per_rep=per_rep,
+                            summary=summarise(per_rep), manifest=manifest)
+
+
+__all__ = [
+    "Backend",
+    "ExperimentError",
+    "ExperimentResult",
+    "LocalBackend",
+    "default_workers",
+    "load_result",
+    "read_replication",
+    "run_experiment",
+    "run_replication",
+]

@@ -1,0 +1,730 @@
+"""Key performance indicators: each defined once, computed from one replication's records.
+
+A KPI reads only the journey event log and the monthly stock table of one replication
+(:mod:`sim.records`), never the model. Each is a function registered in :data:`KPIS`
+with its name, unit and docstring (formula and unit).
+
+Counting rules
+--------------
+* An event counts in the measured window when ``window.start <= time < window.end``.
+* Per-year rates divide the count by ``window.years``.
+* Stock KPIs average the monthly stock rows whose ``time`` lies in the window; the mean
+  of month-end values estimates the point-in-time count (e.g. at 31 March) in steady state.
+* Where order matters the journey log is sorted by ``(child, time)`` with a stable sort,
+  so events of one child at equal times keep their order in the file.
+* Undefined values (a share with an empty denominator, a mean of nothing) are NaN.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+from sim.clock import MONTH, WEEK, Window
+from sim.records import CIN_STAGES, PROTECTED_STAGES
+
+#: A referral is a re-referral when the child's previous referral was at most this many
+#: calendar days earlier (the DfE "within 12 months" measure).
+REREFERRAL_DAYS: float = 365.0
+#: The 26-week target for care proceedings, in calendar days.
+PROCEEDINGS_TARGET_DAYS: float = 26 * WEEK
+#: Assessment ``detail`` values that count as within timescale.
+WITHIN_TIMESCALE: tuple[str, ...] = ("on_time", "at_deadline")
+#: Events that record a decision about the child's need tier.
+DECISION_EVENTS: tuple[str, ...] = (
+    "referral_nfa",
+    "screened_out",
+    "signposted",
+    "referral",
+    "initial_assessment_done",
+    "core_assessment_done",
+    "assessment_done",
+    "icpc",
+    "plan_review",
+)
+#: Statutory interventions counted as unnecessary when the child's true tier is below 2.
+INTERVENTION_EVENTS: tuple[str, ...] = (
+    "strategy_discussion",
+    "cin_plan_started",
+    "cp_plan_started",
+)
+#: Help events and the highest true tier each one meets.
+HELP_MEETS_TIER: dict[str, int] = {
+    "early_help_started": 1,
+    "cin_plan_started": 2,
+    "cp_plan_started": 3,
+    "looked_after_started": 3,
+    "care_application": 3,
+}
+_FIRST_CONTACT_EVENTS: tuple[str, ...] = ("contact", "consulted")
+_UNPROTECTED_EXCLUDED: tuple[str, ...] = (*sorted(PROTECTED_STAGES), "left")
+
+
+@dataclass(frozen=True, eq=False)
+class RunRecords:
+    """The records of one replication, with the measured window.
+
+    Attributes
+    ----------
+    journeys : DataFrame
+        The journey log (columns :data:`sim.records.JOURNEY_COLUMNS`); ``stage``,
+        ``event`` and ``detail`` may be str or categorical; rows in any order.
+    stocks : DataFrame
+        Monthly stocks (columns :data:`sim.records.STOCK_COLUMNS`), ``time`` in days.
+    window : Window
+        The measured window, in days since the start of the run.
+    child_population : int
+        Children aged 0-17 in the LA.
+    """
+
+    journeys: pd.DataFrame
+    stocks: pd.DataFrame
+    window: Window
+    child_population: int
+
+    @cached_property
+    def sorted_journeys(self) -> pd.DataFrame:
+        """The journey log sorted by ``(child, time)``, stably, with a fresh RangeIndex."""
+        j = self.journeys
+        order = np.lexsort((j["time"].to_numpy(dtype=float), j["child"].to_numpy()))
+        return j.iloc[order].reset_index(drop=True)
+
+    @cached_property
+    def window_journeys(self) -> pd.DataFrame:
+        """Journey rows whose time lies in the window (file order)."""
+        return self.journeys[_in_window(self.journeys["time"], self.window)]
+
+    @cached_property
+    def window_stocks(self) -> pd.DataFrame:
+        """Monthly stock rows whose time lies in the window."""
+        return self.stocks[_in_window(self.stocks["time"], self.window)]
+
+
+@dataclass(frozen=True)
+class KPI:
+    """A registered KPI: its name, unit, function and docstring (formula and unit)."""
+
+    name: str
+    unit: str
+    func: Callable[[RunRecords], float]
+    doc: str
+
+
+#: Every KPI, by name, in definition order. Filled once at import time.
+KPIS: dict[str, KPI] = {}
+
+
+def _kpi(name: str, unit: str) -> Callable[[Callable[[RunRecords], float]], Callable]:
+    def register(func: Callable[[RunRecords], float]) -> Callable[[RunRecords], float]:
+        if name in KPIS:
+            raise ValueError(f"KPI {name!r} defined twice")
+        KPIS[name] = KPI(name, unit, func, inspect.cleandoc(func.__doc__ or ""))
+        return func
+
+    return register
+
+
+def compute_kpis(records: RunRecords) -> dict[str, float]:
+    """Every KPI of one replication, in registry order (NaN where undefined)."""
+    return {name: float(k.func(records)) for name, k in KPIS.items()}
+
+
+# helpers ---------------------------------------------------------------------------------
+
+
+def _in_window(times: pd.Series | np.ndarray, window: Window) -> np.ndarray:
+    t = np.asarray(times, dtype=float)
+    return (t >= window.start) & (t < window.end)
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num) / float(den) if den > 0 else math.nan
+
+
+def _count(records: RunRecords, *events: str) -> int:
+    return int(records.window_journeys["event"].isin(events).sum())
+
+
+def _per_year(records: RunRecords, *events: str) -> float:
+    return _ratio(_count(records, *events), records.window.years)
+
+
+def _window_events(records: RunRecords, *events: str) -> pd.DataFrame:
+    wj = records.window_journeys
+    return wj[wj["event"].isin(events).to_numpy()]
+
+
+def _detail_share(records: RunRecords, events: tuple[str, ...], details: tuple[str, ...]) -> float:
+    rows = _window_events(records, *events)
+    return _ratio(int(rows["detail"].isin(details).sum()), len(rows))
+
+
+def _stock_mean(records: RunRecords, column: str) -> float:
+    values = records.window_stocks[column].to_numpy(dtype=float)
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if values.size else math.nan
+
+
+def km_median(durations: ArrayLike, observed: ArrayLike) -> float:
+    """Median of right-censored durations by the Kaplan-Meier product-limit estimator.
+
+    ``observed[i]`` is true when duration ``i`` ended in the event and false when it was
+    censored. Survival after event time ``t_k`` is ``prod_{j<=k} (1 - d_j / r_j)``, with
+    ``d_j`` events at ``t_j`` and ``r_j`` durations ``>= t_j`` at risk (a duration censored
+    at an event time counts as at risk there). The median is the first event time at which
+    survival is ``<= 0.5``; when survival equals 0.5 exactly on a step, it is the midpoint
+    of that event time and the next one (so that with no censoring it equals the ordinary
+    median). NaN when survival never falls to 0.5 or there are no durations.
+    """
+    d = np.asarray(durations, dtype=float).ravel()
+    o = np.asarray(observed, dtype=bool).ravel()
+    if d.shape != o.shape:
+        raise ValueError("durations and observed differ in length")
+    keep = ~np.isnan(d)
+    d, o = d[keep], o[keep]
+    event_durations = np.sort(d[o])
+    if event_durations.size == 0:
+        return math.nan
+    times = np.unique(event_durations)
+    at_risk = d.size - np.searchsorted(np.sort(d), times, side="left")
+    deaths = np.searchsorted(event_durations, times, side="right") - np.searchsorted(
+        event_durations, times, side="left"
+    )
+    survival = np.cumprod(1.0 - deaths / at_risk)
+    tol = 1e-12
+    below = np.flatnonzero(survival <= 0.5 + tol)
+    if below.size == 0:
+        return math.nan
+    i = int(below[0])
+    if abs(survival[i] - 0.5) <= tol and i + 1 < times.size:
+        return float((times[i] + times[i + 1]) / 2.0)
+    return float(times[i])
+
+
+# referrals -------------------------------------------------------------------------------
+
+
+@_kpi("referrals_per_year", "referrals per year per LA")
+def referrals_per_year(r: RunRecords) -> float:
+    """Referrals per year.
+
+    Formula: count of ``referral`` events in the window / window.years.
+    Unit: referrals per year per LA.
+    """
+    return _per_year(r, "referral")
+
+
+@_kpi("referral_rate_per_10k", "referrals per 10000 children per year")
+def referral_rate_per_10k(r: RunRecords) -> float:
+    """Referral rate per 10,000 children.
+
+    Formula: referrals_per_year / child_population * 10000.
+    Unit: referrals per 10000 children per year.
+    """
+    return _ratio(referrals_per_year(r), r.child_population) * 10000.0
+
+
+@_kpi("rereferral_rate_12m", "share of referrals within 12 months of a previous referral")
+def rereferral_rate_12m(r: RunRecords) -> float:
+    """Re-referral rate within 12 months.
+
+    Formula: among ``referral`` events in the window, the share for which the same child
+    had an earlier ``referral`` event (any time, warm-up included) at most 365 days before.
+    Unit: share of referrals within 12 months of a previous referral.
+    """
+    sj = r.sorted_journeys
+    ref = sj[(sj["event"] == "referral").to_numpy()]
+    t = ref["time"].to_numpy(dtype=float)
+    c = ref["child"].to_numpy()
+    same_child = np.r_[False, c[1:] == c[:-1]]
+    gap = np.r_[np.inf, np.diff(t)]
+    repeat = same_child & (gap <= REREFERRAL_DAYS)
+    inwin = _in_window(t, r.window)
+    return _ratio(int((repeat & inwin).sum()), int(inwin.sum()))
+
+
+@_kpi(
+    "referral_nfa_share",
+    "share of referrals closed with no further action before assessment",
+)
+def referral_nfa_share(r: RunRecords) -> float:
+    """Share of referrals closed with no further action.
+
+    Formula: ``referral_nfa`` events in the window / ``referral`` events in the window.
+    Unit: share of referrals closed with no further action before assessment.
+    """
+    return _ratio(_count(r, "referral_nfa"), _count(r, "referral"))
+
+
+# assessments -----------------------------------------------------------------------------
+
+
+@_kpi("initial_assessments_per_year", "initial assessments completed per year per LA")
+def initial_assessments_per_year(r: RunRecords) -> float:
+    """Initial assessments completed per year (2010 policy).
+
+    Formula: count of ``initial_assessment_done`` events in the window / window.years.
+    Unit: initial assessments completed per year per LA.
+    """
+    return _per_year(r, "initial_assessment_done")
+
+
+@_kpi(
+    "initial_assessment_within_timescale_share",
+    "share of initial assessments completed within the timescale",
+)
+def initial_assessment_within_timescale_share(r: RunRecords) -> float:
+    """Share of initial assessments within timescale.
+
+    Formula: ``initial_assessment_done`` events in the window with detail ``on_time`` or
+    ``at_deadline`` (closed at the deadline counts as within; ``late`` does not) / all
+    ``initial_assessment_done`` events in the window.
+    Unit: share of initial assessments completed within the timescale.
+    """
+    return _detail_share(r, ("initial_assessment_done",), WITHIN_TIMESCALE)
+
+
+@_kpi("core_assessments_per_year", "core assessments completed per year per LA")
+def core_assessments_per_year(r: RunRecords) -> float:
+    """Core assessments completed per year (2010 policy).
+
+    Formula: count of ``core_assessment_done`` events in the window / window.years.
+    Unit: core assessments completed per year per LA.
+    """
+    return _per_year(r, "core_assessment_done")
+
+
+@_kpi(
+    "core_assessment_within_35wd_share",
+    "share of core assessments completed within 35 working days",
+)
+def core_assessment_within_35wd_share(r: RunRecords) -> float:
+    """Share of core assessments within 35 working days.
+
+    Formula: ``core_assessment_done`` events in the window with detail ``on_time`` or
+    ``at_deadline`` / all ``core_assessment_done`` events in the window.
+    Unit: share of core assessments completed within 35 working days.
+    """
+    return _detail_share(r, ("core_assessment_done",), WITHIN_TIMESCALE)
+
+
+@_kpi("assessments_per_year", "first assessments completed per year per LA")
+def assessments_per_year(r: RunRecords) -> float:
+    """First assessments completed per year, whichever assessment policy.
+
+    Formula: count of ``initial_assessment_done`` + ``assessment_done`` events in the
+    window / window.years.
+    Unit: first assessments completed per year per LA.
+    """
+    return _per_year(r, "initial_assessment_done", "assessment_done")
+
+
+@_kpi("assessment_closed_at_deadline_share", "share of assessments closed at the deadline")
+def assessment_closed_at_deadline_share(r: RunRecords) -> float:
+    """Share of assessments closed at the deadline.
+
+    Formula: ``initial_assessment_done``, ``core_assessment_done`` and ``assessment_done``
+    events in the window with detail ``at_deadline`` / all of those events in the window.
+    Unit: share of assessments closed at the deadline.
+    """
+    events = ("initial_assessment_done", "core_assessment_done", "assessment_done")
+    return _detail_share(r, events, ("at_deadline",))
+
+
+# child protection ------------------------------------------------------------------------
+
+
+@_kpi("s47_enquiries_per_year", "section 47 enquiries per year per LA")
+def s47_enquiries_per_year(r: RunRecords) -> float:
+    """Section 47 enquiries per year.
+
+    Formula: count of ``strategy_discussion`` events in the window / window.years.
+    Unit: section 47 enquiries per year per LA.
+    """
+    return _per_year(r, "strategy_discussion")
+
+
+@_kpi("initial_cp_conferences_per_year", "initial child protection conferences per year per LA")
+def initial_cp_conferences_per_year(r: RunRecords) -> float:
+    """Initial child protection conferences per year.
+
+    Formula: count of ``icpc`` events in the window / window.years.
+    Unit: initial child protection conferences per year per LA.
+    """
+    return _per_year(r, "icpc")
+
+
+@_kpi("cp_plans_started_per_year", "child protection plans started per year per LA")
+def cp_plans_started_per_year(r: RunRecords) -> float:
+    """Child protection plans started per year.
+
+    Formula: count of ``cp_plan_started`` events in the window / window.years.
+    Unit: child protection plans started per year per LA.
+    """
+    return _per_year(r, "cp_plan_started")
+
+
+@_kpi("cp_plans_open", "children on a child protection plan at 31 March per LA")
+def cp_plans_open(r: RunRecords) -> float:
+    """Children on a child protection plan.
+
+    Formula: mean of ``stage_cp_plan`` over the monthly stock rows in the window (estimates
+    the point-in-time count in steady state).
+    Unit: children on a child protection plan at 31 March per LA.
+    """
+    return _stock_mean(r, "stage_cp_plan")
+
+
+@_kpi(
+    "cin_open",
+    "children in need at 31 March per LA (includes CP plans and looked after)",
+)
+def cin_open(r: RunRecords) -> float:
+    """Children in need.
+
+    Formula: mean of ``cin_open`` over the monthly stock rows in the window (estimates the
+    point-in-time count in steady state).
+    Unit: children in need at 31 March per LA (includes CP plans and looked after).
+    """
+    return _stock_mean(r, "cin_open")
+
+
+@_kpi("looked_after_open", "children looked after at 31 March per LA")
+def looked_after_open(r: RunRecords) -> float:
+    """Children looked after.
+
+    Formula: mean of ``stage_looked_after`` over the monthly stock rows in the window
+    (estimates the point-in-time count in steady state).
+    Unit: children looked after at 31 March per LA.
+    """
+    return _stock_mean(r, "stage_looked_after")
+
+
+# care proceedings ------------------------------------------------------------------------
+
+
+@_kpi("care_applications_per_year", "care applications per year per LA")
+def care_applications_per_year(r: RunRecords) -> float:
+    """Care applications per year (one per child in the model).
+
+    Formula: count of ``care_application`` events in the window / window.years.
+    Unit: care applications per year per LA.
+    """
+    return _per_year(r, "care_application")
+
+
+def _proceedings_events(r: RunRecords) -> pd.DataFrame:
+    """``care_application`` and ``proceedings_ended`` rows in (child, time) order."""
+    sj = r.sorted_journeys
+    sub = sj[sj["event"].isin(("care_application", "proceedings_ended")).to_numpy()]
+    return pd.DataFrame(
+        {
+            "child": sub["child"].to_numpy(),
+            "episode": sub["episode"].to_numpy(),
+            "time": sub["time"].to_numpy(dtype=float),
+            "is_ca": (sub["event"] == "care_application").to_numpy(),
+        }
+    )
+
+
+def _finished_proceedings_days(r: RunRecords) -> np.ndarray:
+    """Durations (days) of proceedings ending in the window.
+
+    Each ``proceedings_ended`` in the window is matched with the latest preceding
+    ``care_application`` of the same child episode (which may lie in warm-up); a second
+    ``proceedings_ended`` after the same application is not matched again.
+    """
+    ev = _proceedings_events(r)
+    if ev.empty:
+        return np.empty(0)
+    ev["k"] = ev.groupby(["child", "episode"], sort=False)["is_ca"].cumsum()
+    by_app = ev.groupby(["child", "episode", "k"], sort=False)
+    ev["app_time"] = by_app["time"].transform("first")
+    ev["is_pe"] = ~ev["is_ca"]
+    ev["pe_rank"] = ev.groupby(["child", "episode", "k"], sort=False)["is_pe"].cumsum()
+    done = ev["is_pe"] & (ev["k"] >= 1) & (ev["pe_rank"] == 1)
+    done &= _in_window(ev["time"], r.window)
+    return (ev["time"] - ev["app_time"])[done].to_numpy(dtype=float)
+
+
+@_kpi("care_proceedings_weeks_mean", "mean duration of care and supervision cases in weeks")
+def care_proceedings_weeks_mean(r: RunRecords) -> float:
+    """Mean duration of finished care proceedings.
+
+    Formula: for each ``proceedings_ended`` event in the window, (its time - time of the
+    latest preceding ``care_application`` of the same child episode, warm-up included) / 7;
+    mean. Proceedings still open at window end are censored and not in this mean (see
+    ``care_proceedings_open_at_end``).
+    Unit: mean duration of care and supervision cases in weeks.
+    """
+    days = _finished_proceedings_days(r)
+    return float(days.mean() / WEEK) if days.size else math.nan
+
+
+@_kpi("care_proceedings_within_26wk_share", "share of care cases finished within 26 weeks")
+def care_proceedings_within_26wk_share(r: RunRecords) -> float:
+    """Share of finished care proceedings lasting at most 26 weeks.
+
+    Formula: among the durations of ``care_proceedings_weeks_mean``, the share <= 182 days.
+    Unit: share of care cases finished within 26 weeks.
+    """
+    days = _finished_proceedings_days(r)
+    return _ratio(int((days <= PROCEEDINGS_TARGET_DAYS).sum()), days.size)
+
+
+@_kpi("care_proceedings_open_at_end", "care proceedings open at window end")
+def care_proceedings_open_at_end(r: RunRecords) -> float:
+    """Care proceedings still open at the end of the window (censored, reported).
+
+    Formula: count of child episodes whose latest ``care_application`` before window.end is
+    not followed by a ``proceedings_ended`` before window.end.
+    Unit: care proceedings open at window end.
+    """
+    ev = _proceedings_events(r)
+    ev = ev[ev["time"].to_numpy() < r.window.end]
+    if ev.empty:
+        return 0.0
+    last = ev.groupby(["child", "episode"], sort=False).tail(1)
+    return float(last["is_ca"].sum())
+
+
+# workforce -------------------------------------------------------------------------------
+
+
+@_kpi("sw_vacancy_rate", "vacant children's social worker posts as a share of posts")
+def sw_vacancy_rate(r: RunRecords) -> float:
+    """Social worker vacancy rate.
+
+    Formula: mean over the monthly stock rows in the window of ``vacancies / posts``.
+    Unit: vacant children's social worker posts as a share of posts.
+    """
+    s = r.window_stocks
+    posts = s["posts"].to_numpy(dtype=float)
+    vac = s["vacancies"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(posts > 0, vac / np.where(posts > 0, posts, 1.0), np.nan)
+    rate = rate[~np.isnan(rate)]
+    return float(rate.mean()) if rate.size else math.nan
+
+
+@_kpi("sw_turnover_rate", "leavers per year as a share of social workers in post")
+def sw_turnover_rate(r: RunRecords) -> float:
+    """Social worker turnover rate.
+
+    Formula: sum of ``leavers_in_month`` over the monthly rows in the window / mean of
+    ``staff_in_post`` over those rows / window.years.
+    Unit: leavers per year as a share of social workers in post.
+    """
+    s = r.window_stocks
+    if s.empty:
+        return math.nan
+    leavers = float(s["leavers_in_month"].sum())
+    staff = _stock_mean(r, "staff_in_post")
+    if not staff > 0:
+        return math.nan
+    return _ratio(leavers / staff, r.window.years)
+
+
+# serious incidents -----------------------------------------------------------------------
+
+
+@_kpi("serious_case_reviews_per_year", "serious case reviews started per year per LA")
+def serious_case_reviews_per_year(r: RunRecords) -> float:
+    """Serious case reviews started per year.
+
+    Formula: count of ``scr_started`` events in the window / window.years.
+    Unit: serious case reviews started per year per LA.
+    """
+    return _per_year(r, "scr_started")
+
+
+@_kpi("serious_incidents_per_year", "serious incidents per year per LA")
+def serious_incidents_per_year(r: RunRecords) -> float:
+    """Serious incidents per year.
+
+    Formula: count of ``serious_incident`` events in the window / window.years.
+    Unit: serious incidents per year per LA.
+    """
+    return _per_year(r, "serious_incident")
+
+
+# practice --------------------------------------------------------------------------------
+
+
+@_kpi(
+    "direct_work_share",
+    "share of social worker time in direct contact with children and families",
+)
+def direct_work_share(r: RunRecords) -> float:
+    """Share of social worker time in direct work.
+
+    Formula: mean of ``direct_share`` over the monthly stock rows in the window.
+    Unit: share of social worker time in direct contact with children and families.
+    """
+    return _stock_mean(r, "direct_share")
+
+
+@_kpi("caseload_mean", "mean cases held per social worker in post")
+def caseload_mean(r: RunRecords) -> float:
+    """Mean caseload.
+
+    Formula: mean of ``caseload_mean`` over the monthly stock rows in the window.
+    Unit: mean cases held per social worker in post.
+    """
+    return _stock_mean(r, "caseload_mean")
+
+
+@_kpi("unallocated_cases_mean", "cases waiting with no allocated social worker")
+def unallocated_cases_mean(r: RunRecords) -> float:
+    """Unallocated cases.
+
+    Formula: mean of ``unallocated`` over the monthly stock rows in the window (estimates
+    the point-in-time count in steady state).
+    Unit: cases waiting with no allocated social worker.
+    """
+    return _stock_mean(r, "unallocated")
+
+
+# outcomes for children -------------------------------------------------------------------
+
+
+@_kpi("decision_accuracy", "share of decisions where the known tier equals the true tier")
+def decision_accuracy(r: RunRecords) -> float:
+    """Accuracy of decisions about need.
+
+    Formula: among decision-bearing events in the window (``referral_nfa``,
+    ``screened_out``, ``signposted``, ``referral``, ``initial_assessment_done``,
+    ``core_assessment_done``, ``assessment_done``, ``icpc``, ``plan_review``) with
+    known_tier >= 0, the share with known_tier == true_tier.
+    Unit: share of decisions where the known tier equals the true tier.
+    """
+    rows = _window_events(r, *DECISION_EVENTS)
+    known = rows["known_tier"].to_numpy(dtype=np.int64)
+    true = rows["true_tier"].to_numpy(dtype=np.int64)
+    seen = known >= 0
+    return _ratio(int((known[seen] == true[seen]).sum()), int(seen.sum()))
+
+
+@_kpi(
+    "unnecessary_interventions_per_year",
+    "interventions per year for children with true tier below 2",
+)
+def unnecessary_interventions_per_year(r: RunRecords) -> float:
+    """Statutory interventions with children who did not need them.
+
+    Formula: count of ``strategy_discussion``, ``cin_plan_started`` and ``cp_plan_started``
+    events in the window with true_tier < 2 / window.years.
+    Unit: interventions per year for children with true tier below 2.
+    """
+    rows = _window_events(r, *INTERVENTION_EVENTS)
+    n = int((rows["true_tier"].to_numpy(dtype=np.int64) < 2).sum())
+    return _ratio(n, r.window.years)
+
+
+@_kpi("missed_harm_per_year", "tier-3 child-months without protection per year")
+def missed_harm_per_year(r: RunRecords) -> float:
+    """Time tier-3 children spend without protection.
+
+    Formula: per child, the state after each event is (stage, true_tier) and holds until
+    the child's next event (the last state runs to window.end). Sum, over intervals with
+    true_tier == 3 and stage neither in PROTECTED_STAGES nor ``left``, of the interval
+    length clipped to the window (days); / MONTH (days per month) / window.years.
+    Unit: tier-3 child-months without protection per year.
+    """
+    sj = r.sorted_journeys
+    if sj.empty:
+        return 0.0
+    t = sj["time"].to_numpy(dtype=float)
+    c = sj["child"].to_numpy()
+    same_next = np.r_[c[1:] == c[:-1], False]
+    t_next = np.where(same_next, np.r_[t[1:], np.inf], r.window.end)
+    lo = np.maximum(t, r.window.start)
+    hi = np.minimum(t_next, r.window.end)
+    length = np.clip(hi - lo, 0.0, None)
+    unmet = (sj["true_tier"].to_numpy(dtype=np.int64) == 3) & ~sj["stage"].isin(
+        _UNPROTECTED_EXCLUDED
+    ).to_numpy()
+    days = float(length[unmet].sum())
+    return _ratio(days / MONTH, r.window.years)
+
+
+def time_to_help(r: RunRecords) -> tuple[np.ndarray, np.ndarray]:
+    """Durations (days) from first contact to help matching need, and whether observed.
+
+    One value per episode whose first ``contact`` or ``consulted`` event lies in the window
+    and whose true_tier at that event is >= 1. Help is the first later event of the episode
+    among ``early_help_started`` (meets tier 1), ``cin_plan_started`` (meets tier <= 2),
+    ``cp_plan_started``, ``looked_after_started``, ``care_application`` (meet any tier)
+    that meets the true tier at first contact and happens before window.end. Episodes
+    without it are censored at window.end.
+    """
+    sj = r.sorted_journeys
+    pos = np.arange(len(sj))
+    is_first = sj["event"].isin(_FIRST_CONTACT_EVENTS).to_numpy()
+    first = pd.DataFrame(
+        {
+            "child": sj["child"].to_numpy()[is_first],
+            "episode": sj["episode"].to_numpy()[is_first],
+            "t0": sj["time"].to_numpy(dtype=float)[is_first],
+            "tier0": sj["true_tier"].to_numpy(dtype=np.int64)[is_first],
+            "pos0": pos[is_first],
+        }
+    )
+    first = first.groupby(["child", "episode"], sort=False).head(1)
+    first = first[_in_window(first["t0"], r.window) & (first["tier0"].to_numpy() >= 1)]
+    if first.empty:
+        return np.empty(0), np.empty(0, dtype=bool)
+    is_help = sj["event"].isin(tuple(HELP_MEETS_TIER)).to_numpy()
+    help_rows = pd.DataFrame(
+        {
+            "child": sj["child"].to_numpy()[is_help],
+            "episode": sj["episode"].to_numpy()[is_help],
+            "t": sj["time"].to_numpy(dtype=float)[is_help],
+            "meets": sj["event"][is_help].astype(str).map(HELP_MEETS_TIER).to_numpy(np.int64),
+            "pos": pos[is_help],
+        }
+    )
+    m = first.merge(help_rows, on=["child", "episode"], how="inner")
+    m = m[(m["pos"] > m["pos0"]) & (m["meets"] >= m["tier0"]) & (m["t"] < r.window.end)]
+    t_help = m.groupby(["child", "episode"], sort=False)["t"].min().rename("t_help")
+    first = first.join(t_help, on=["child", "episode"])
+    observed = first["t_help"].notna().to_numpy()
+    end = np.where(observed, first["t_help"].to_numpy(dtype=float), r.window.end)
+    return end - first["t0"].to_numpy(dtype=float), observed
+
+
+@_kpi("time_to_help_days_median", "days from first contact to help matching need (median)")
+def time_to_help_days_median(r: RunRecords) -> float:
+    """Median time from first contact to help that matches the child's need.
+
+    Formula: Kaplan-Meier median (:func:`km_median`) of the durations of
+    :func:`time_to_help` (help time - first contact time, in days; episodes without help
+    by window.end, closed or not, censored at window.end).
+    Unit: days from first contact to help matching need (median).
+    """
+    durations, observed = time_to_help(r)
+    return km_median(durations, observed)
+
+
+@_kpi("open_cases_at_end", "children in need open at window end")
+def open_cases_at_end(r: RunRecords) -> float:
+    """Children's social care cases open at the end of the window (censored, reported).
+
+    Formula: count of children whose last event before window.end leaves them in a
+    CIN_STAGES stage.
+    Unit: children in need open at window end.
+    """
+    sj = r.sorted_journeys
+    before = sj[sj["time"].to_numpy(dtype=float) < r.window.end]
+    if before.empty:
+        return 0.0
+    c = before["child"].to_numpy()
+    last = np.r_[c[1:] != c[:-1], True]
+    return float(before["stage"][last].isin(tuple(CIN_STAGES)).sum())

@@ -1,0 +1,211 @@
+"""The model of one local authority: wiring of the journey, resources and system layer.
+
+Layers
+------
+* **Journey events** (simpy): every transition of a child is an event at its exact time.
+  Spells in the community and in early help, where no capacity-limited resource is
+  involved, are computed in closed form as competing exponential risks and their events
+  logged at their (future) times; a simpy process takes over when the child next meets
+  a resource (the front door, a social worker, the court).
+* **Worker time**: each case gets a share of its worker's direct hours in proportion to
+  its workload weight; rates are read when a piece of work is scheduled.
+* **System layer** (:mod:`sim.system`): a monthly step that records stocks, updates the
+  time split and generates the month's concerns; the feedback loops live there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Generator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from sim.child import Child
+from sim.clock import MONTH, YEAR
+from sim.journal import DETAIL_CODE, EVENT_CODE, STAGE_CODE, Journal, Sink
+from sim.records import STAGES
+from sim.streams import Streams
+
+log = logging.getLogger(__name__)
+
+Step = Callable[["Model", Child], Generator[Any, Any, "Step | None"]]
+
+_UNMET_CLOCK_STAGES = frozenset(
+    {"front_door", "consultation", "referral", "assessment", "s47", "cin_plan"}
+)
+_N_STAGES = len(STAGES)
+
+
+class _MonthBuckets(dict):
+    """Per month end, a list of counters (created on first use)."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.width = width
+
+    def __missing__(self, month: int) -> list[int]:
+        row = [0] * self.width
+        self[month] = row
+        return row
+
+
+class Model:
+    """One replication of one local authority.
+
+    Parameters
+    ----------
+    values : mapping
+        Fully resolved scenario parameters (dotted keys, see :mod:`sim.parameters`).
+    rep, seed : int
+        Replication number and experiment seed (random streams derive from both).
+    sink : callable or None
+        Receives the journey log in Arrow batches.
+    """
+
+    def __init__(self, values: dict[str, Any], *, rep: int, seed: int, sink: Sink | None,
+                 chunk_rows: int = 100_000) -> None:
+        from sim.assessment import Assessment
+        from sim.community import Community
+        from sim.court import Court
+        from sim.front_door import FrontDoor
+        from sim.protection import Protection
+        from sim.system import SystemLayer
+        from sim.workforce import Workforce
+
+        self.p = values
+        self.rep = rep
+        self.env = simpy.Environment()
+        self.rng = Streams(seed, rep)
+        self.journal = Journal(rep, sink, chunk_rows)
+        self.counts = np.zeros(_N_STAGES, dtype=np.int64)
+        # per month end: stage count changes, then the incident count
+        self._delta: _MonthBuckets = _MonthBuckets(_N_STAGES + 1)
+        self.next_child_id = 0
+        self.incidents_due = 0
+        self.harm_rate = float(values["incidents.harm_rate"]) / YEAR
+        self.scr_share = float(values["incidents.scr_share"])
+        self.workforce = Workforce(self)
+        self.community = Community(self)
+        self.front_door = FrontDoor(self)
+        self.assessment = Assessment(self)
+        self.protection = Protection(self)
+        self.court = Court(self)
+        self.system = SystemLayer(self)
+
+    # -- children -----------------------------------------------------------------------
+    def new_child(self, tier: int, complexity: float) -> Child:
+        """Create a child (not yet in any stage)."""
+        c = Child(self.next_child_id, tier, complexity)
+        self.next_child_id += 1
+        c.stage = ""
+        return c
+
+    def log(self, child: Child, event: str, stage: str | None = None, detail: str = "",
+            t: float | None = None) -> None:
+        """Record ``event`` for ``child`` at time ``t`` (default now), moving it to ``stage``.
+
+        A time in the future (closed-form spells) is allowed. Stage counts are kept as
+        changes per month end (the first month end at or after ``t``), so they are
+        exact at every month end whatever order events are logged in.
+        """
+        now = self.env._now
+        if t is None:
+            t = now
+        if stage is not None and stage != child.stage:
+            delta = self._delta[-int(-t // MONTH) or 1]
+            old = STAGE_CODE.get(child.stage, -1)
+            if old >= 0:
+                delta[old] -= 1
+            delta[STAGE_CODE[stage]] += 1
+            child.stage = stage
+        rows = self.journal.rows
+        rows.append((t, child.id, child.episode, STAGE_CODE[child.stage], EVENT_CODE[event],
+                     child.worker, child.known, child.tier, DETAIL_CODE[detail]))
+        if len(rows) >= self.journal.chunk_rows:
+            self.journal.flush()
+        if t <= now:
+            self._check_unmet(child)
+
+    def apply_due(self, month: int) -> int:
+        """Bring stage counts to the end of ``month``; return the month's incidents."""
+        delta = self._delta[month]
+        self.counts += np.asarray(delta[:_N_STAGES], dtype=np.int64)
+        return delta[_N_STAGES]
+
+    # -- serious incidents -------------------------------------------------------------
+    def _check_unmet(self, child: Child) -> None:
+        """Start or stop the serious-harm clock of a tier-3 child whose need is not met."""
+        unmet = child.tier == 3 and child.stage in _UNMET_CLOCK_STAGES
+        if unmet == child.unmet:
+            return
+        child.unmet = unmet
+        child.unmet_token += 1
+        if unmet and self.harm_rate > 0:
+            self._arm(child)
+
+    def _arm(self, child: Child) -> None:
+        token = child.unmet_token
+        delay = self.rng.incidents.exponential(1.0 / self.harm_rate)
+        ev = self.env.timeout(delay)
+        ev.callbacks.append(lambda _ev: self._harm(child, token))
+
+    def _harm(self, child: Child, token: int) -> None:
+        if child.unmet_token != token or not child.unmet:
+            return
+        self.incident(child, self.env.now)
+        self._arm(child)
+
+    def incident(self, child: Child, t: float) -> None:
+        """A serious incident to ``child`` at time ``t``, perhaps with a serious case review."""
+        self.log(child, "serious_incident", t=t)
+        self._delta[-int(-t // MONTH) or 1][_N_STAGES] += 1
+        if self.rng.incidents.random() < self.scr_share:
+            self.log(child, "scr_started", t=t)
+
+    # -- processes ----------------------------------------------------------------------
+    def start_journey(self, child: Child, at: float, first: Step) -> None:
+        """Start the child's simpy process at time ``at`` (days) with step ``first``."""
+        self.env.process(self._journey(child, at - self.env.now, first))
+
+    def _journey(self, child: Child, delay: float, step: Step | None):
+        if delay > 0:
+            yield self.env.timeout(delay)
+        while step is not None:
+            step = yield from step(self, child)
+
+    def run(self, until: float) -> pd.DataFrame:
+        """Run to ``until`` (days) and return the monthly stocks."""
+        self.workforce.start()
+        self.system.start(until)
+        self.env.run(until=until)
+        self.system.finish()
+        self.journal.flush()
+        return self.system.stocks_frame()
+
+
+def simulate(scenario: Any, *, rep: int, seed: int, warmup_years: float, years: float,
+             journey_sink: Sink | None, chunk_rows: int = 100_000) -> pd.DataFrame:
+    """Run one replication of a scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario or mapping
+        Fully resolved scenario (anything with a ``values`` mapping, or the mapping).
+    rep, seed : int
+        Replication number and experiment seed.
+    warmup_years, years : float
+        Warm-up and measured lengths (years); the run lasts their sum.
+    journey_sink : callable or None
+        Receives the journey log as Arrow RecordBatches of :data:`sim.records.JOURNEY_SCHEMA`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Monthly stocks, one row per month end (columns :data:`sim.records.STOCK_COLUMNS`).
+    """
+    values = dict(getattr(scenario, "values", scenario))
+    model = Model(values, rep=rep, seed=seed, sink=journey_sink, chunk_rows=chunk_rows)
+    return model.run((warmup_years + years) * YEAR)

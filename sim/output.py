@@ -1,0 +1,490 @@
+"""Writing results: atomic files, the streamed journey log, the manifest and the summary.
+
+Every file is written atomically: the content goes to a hidden temporary file (its name
+starts with ``.``) in the same directory, is flushed to disk, and is then renamed over
+the final name. A reader therefore never sees a half-written file under a final name,
+and pyarrow datasets ignore the hidden temporary files.
+
+Layout of a result directory ``DIR``::
+
+    DIR/manifest.json                      what was run, with what, when (see build_manifest)
+    DIR/summary.json                       KPI means and confidence intervals
+    DIR/journeys.parquet/rep-NNNN.parquet  journey log of replication NNNN (JOURNEY_SCHEMA)
+    DIR/stocks.parquet/rep-NNNN.parquet    monthly stocks of replication NNNN (STOCK_COLUMNS)
+    DIR/replications/rep-NNNN.json         KPIs of replication NNNN, written last
+
+``pandas.read_parquet(DIR / "journeys.parquet")`` reads every replication as one table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.records import JOURNEY_SCHEMA
+
+#: How the random streams of a replication derive from the base seed.
+SEED_DERIVATION = "numpy SeedSequence(seed, spawn_key=(rep, stream))"
+
+MANIFEST = "manifest.json"
+SUMMARY = "summary.json"
+JOURNEYS = "journeys.parquet"
+STOCKS = "stocks.parquet"
+REPLICATIONS = "replications"
+
+#: Entries of a result directory that hold per-replication results.
+RESULT_ENTRIES: tuple[str, ...] = (REPLICATIONS, JOURNEYS, STOCKS)
+
+#: What the model calls with each batch of journey rows.
+JourneySink = Callable[[pa.RecordBatch], None]
+
+
+# -- layout ----------------------------------------------------------------------------------
+
+
+def rep_stem(rep: int) -> str:
+    """File stem of replication ``rep``: ``rep-0003``."""
+    return f"rep-{int(rep):04d}"
+
+
+def journey_path(out_dir: str | os.PathLike[str], rep: int) -> Path:
+    """``DIR/journeys.parquet/rep-NNNN.parquet``."""
+    return Path(out_dir) / JOURNEYS / f"{rep_stem(rep)}.parquet"
+
+
+def stocks_path(out_dir: str | os.PathLike[str], rep: int) -> Path:
+    """``DIR/stocks.parquet/rep-NNNN.parquet``."""
+    return Path(out_dir) / STOCKS / f"{rep_stem(rep)}.parquet"
+
+
+def replication_path(out_dir: str | os.PathLike[str], rep: int) -> Path:
+    """``DIR/replications/rep-NNNN.json``: present only when replication ``rep`` is complete."""
+    return Path(out_dir) / REPLICATIONS / f"{rep_stem(rep)}.json"
+
+
+def rep_of(path: str | os.PathLike[str]) -> int | None:
+    """Replication number from a ``rep-NNNN.*`` file name, or None for any other name."""
+    name = Path(path).name
+    if not name.startswith("rep-"):
+        return None
+    digits = name[4:].split(".", 1)[0]
+    return int(digits) if digits.isdigit() else None
+
+
+# -- atomic writes -----------------------------------------------------------------------------
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Flush a directory entry to disk (best effort: not every platform allows it)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _temp_path(path: Path) -> Path:
+    """A fresh hidden temporary name beside ``path`` (the file is created, empty)."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    return Path(name)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a hidden temporary path to write; on success it replaces ``path``.
+
+    The parent directory is created if needed. If the body raises, the temporary file is
+    removed and ``path`` is left as it was.
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temp_path(final)
+    try:
+        yield tmp
+        _fsync_file(tmp)
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    _fsync_dir(final.parent)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+
+
+def to_jsonable(obj: Any) -> Any:
+    """A JSON-ready copy of ``obj``: NaN and infinities become None, numpy scalars and
+    arrays become Python values, paths and dates become strings, tuples and sets lists."""
+    if obj is None or isinstance(obj, bool | str):
+        return obj
+    if isinstance(obj, float | np.floating):
+        value = float(obj)
+        return value if math.isfinite(value) else None
+    if isinstance(obj, int | np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, list | tuple | set | frozenset):
+        items = sorted(obj, key=str) if isinstance(obj, set | frozenset) else obj
+        return [to_jsonable(v) for v in items]
+    if isinstance(obj, _dt.datetime | _dt.date):
+        return obj.isoformat()
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if isinstance(obj, type):
+        return obj.__name__
+    return str(obj)
+
+
+def dumps_json(obj: Any) -> str:
+    """``obj`` as JSON text: indent 2, sorted keys, NaN as null, trailing newline."""
+    return json.dumps(to_jsonable(obj), indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> None:
+    """Write ``obj`` as JSON (indent 2, sorted keys, NaN as null) to ``path`` atomically."""
+    atomic_write_text(path, dumps_json(obj))
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """Read a JSON file written by :func:`atomic_write_json`."""
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def atomic_write_parquet(path: str | os.PathLike[str],
+                         table_or_df: pa.Table | pd.DataFrame) -> None:
+    """Write an Arrow table or a DataFrame (index dropped) to a Parquet file atomically."""
+    if isinstance(table_or_df, pd.DataFrame):
+        table = pa.Table.from_pandas(table_or_df, preserve_index=False)
+    elif isinstance(table_or_df, pa.Table):
+        table = table_or_df
+    elif isinstance(table_or_df, pa.RecordBatch):
+        table = pa.Table.from_batches([table_or_df])
+    else:
+        raise TypeError(f"expected a pyarrow Table or a DataFrame, got {type(table_or_df)}")
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+class JourneyWriter:
+    """Streams journey RecordBatches of one replication to ``DIR/journeys.parquet``.
+
+    Each batch is written as it arrives (one row group per batch), so memory stays
+    bounded. The data go to a hidden temporary file that :meth:`close` renames to
+    ``rep-NNNN.parquet``; if the writer is closed because of an exception (or
+    :meth:`abort` is called) the temporary file is removed and nothing is left behind.
+    An instance is callable, so it can be passed directly as a journey sink.
+
+    Examples
+    --------
+    >>> with JourneyWriter(out_dir, rep=3) as sink:       # doctest: +SKIP
+    ...     simulate(scenario, rep=3, seed=1, warmup_years=2, years=5, journey_sink=sink)
+    """
+
+    def __init__(self, out_dir: str | os.PathLike[str], rep: int,
+                 schema: pa.Schema = JOURNEY_SCHEMA) -> None:
+        self.path = journey_path(out_dir, rep)
+        self.schema = schema
+        self.rows = 0
+        self.batches = 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp: Path | None = _temp_path(self.path)
+        try:
+            self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self._tmp, schema)
+        except BaseException:
+            self._tmp.unlink(missing_ok=True)
+            raise
+
+    def write(self, batch: pa.RecordBatch | pa.Table) -> None:
+        """Append one batch (or table) of journey rows."""
+        if self._writer is None:
+            raise ValueError(f"JourneyWriter for {self.path} is closed")
+        if not batch.schema.equals(self.schema):
+            batch = batch.select(self.schema.names).cast(self.schema)
+        if isinstance(batch, pa.RecordBatch):
+            self._writer.write_batch(batch)
+        else:
+            self._writer.write_table(batch)
+        self.rows += batch.num_rows
+        self.batches += 1
+
+    __call__ = write
+
+    def close(self) -> Path:
+        """Finish the file and give it its final name; returns the final path."""
+        if self._writer is None:
+            return self.path
+        writer, tmp = self._writer, self._tmp
+        self._writer = None
+        self._tmp = None
+        try:
+            writer.close()
+            assert tmp is not None
+            _fsync_file(tmp)
+            os.replace(tmp, self.path)
+        except BaseException:
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(self.path.parent)
+        return self.path
+
+    def abort(self) -> None:
+        """Discard everything written so far: no file is left under either name."""
+        writer, tmp = self._writer, self._tmp
+        self._writer = None
+        self._tmp = None
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.close()
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+
+    @property
+    def closed(self) -> bool:
+        return self._writer is None
+
+    def __enter__(self) -> JourneyWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def __del__(self) -> None:  # an abandoned writer leaves no temporary file
+        with contextlib.suppress(Exception):
+            self.abort()
+
+
+def remove_temp_files(directory: str | os.PathLike[str]) -> None:
+    """Remove hidden temporary files (``.*.tmp``) left in ``directory`` by a killed run."""
+    d = Path(directory)
+    if not d.is_dir():
+        return
+    for p in d.glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+# -- manifest and summary ----------------------------------------------------------------------
+
+
+def package_version() -> str:
+    """Installed version of the package (or a fallback when running from a source tree)."""
+    from sim import __version__
+
+    return __version__
+
+
+def _git(args: Sequence[str], cwd: Path) -> str | None:
+    try:
+        proc = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def git_info(source_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Git commit and dirty flag of the checkout the package was imported from.
+
+    ``source_dir`` defaults to the parent directory of the ``sim`` package. It counts as a
+    checkout only when it is the top level of a git working tree (so an installed copy in
+    a virtual environment inside some repository does not pick up that repository's
+    commit). Anything that fails gives None.
+    """
+    if source_dir is None:
+        source_dir = Path(__file__).resolve().parent.parent
+    root = Path(source_dir)
+    top = _git(["rev-parse", "--show-toplevel"], root)
+    if top is None or Path(top.strip()).resolve() != root.resolve():
+        return {"commit": None, "dirty": None}
+    head = _git(["rev-parse", "HEAD"], root)
+    status = _git(["status", "--porcelain"], root)
+    return {
+        "commit": head.strip() if head else None,
+        "dirty": None if status is None else bool(status.strip()),
+    }
+
+
+def _iso(t: _dt.datetime | str | None) -> str | None:
+    if t is None or isinstance(t, str):
+        return t
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=_dt.UTC)
+    return t.astimezone(_dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def utc_now() -> _dt.datetime:
+    """The current time, in UTC."""
+    return _dt.datetime.now(_dt.UTC)
+
+
+def _module_version(name: str) -> str | None:
+    try:
+        module = __import__(name)
+    except ImportError:
+        return None
+    return getattr(module, "__version__", None)
+
+
+def build_manifest(
+    scenario: Any,
+    *,
+    seed: int,
+    reps: int,
+    years: float,
+    warmup: float,
+    started: _dt.datetime | str | None,
+    finished: _dt.datetime | str | None,
+    command: Sequence[str] | str | None,
+) -> dict[str, Any]:
+    """What a result directory holds, enough to reproduce it.
+
+    Keys: ``scenario`` (name, description, digest, files, provenance and ``resolved``: the
+    full parameter set), ``seed``, ``seed_derivation``, ``reps``, ``years`` (measured),
+    ``warmup_years``, ``started`` and ``finished`` (ISO 8601 UTC, ``finished`` null while
+    running), ``command``, ``software`` (package, Python, numpy, simpy, pandas, pyarrow
+    versions and platform) and ``git`` (``commit`` and ``dirty`` of the source checkout,
+    null when not a git checkout).
+    """
+    files = [os.fspath(f) for f in (getattr(scenario, "files", None) or ())]
+    if command is not None and not isinstance(command, str):
+        command = [str(c) for c in command]
+    return to_jsonable({
+        "scenario": {
+            "name": scenario.name,
+            "description": getattr(scenario, "description", ""),
+            "digest": scenario.digest(),
+            "files": files,
+            "provenance": getattr(scenario, "provenance", None),
+            "resolved": scenario.to_nested(),
+        },
+        "seed": int(seed),
+        "seed_derivation": SEED_DERIVATION,
+        "reps": int(reps),
+        "years": float(years),
+        "warmup_years": float(warmup),
+        "started": _iso(started),
+        "finished": _iso(finished),
+        "command": command,
+        "software": {
+            "childsim": package_version(),
+            "python": sys.version.split()[0],
+            "numpy": np.__version__,
+            "simpy": _module_version("simpy"),
+            "pandas": pd.__version__,
+            "pyarrow": pa.__version__,
+            "platform": platform.platform(),
+        },
+        "git": git_info(),
+    })
+
+
+def _unit_of(meta: Any) -> str | None:
+    if meta is None:
+        return None
+    if isinstance(meta, str):
+        return meta
+    if isinstance(meta, Mapping):
+        return meta.get("unit")
+    return getattr(meta, "unit", None)
+
+
+def summary_dict(summary_df: pd.DataFrame,
+                 kpis_meta: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """``{kpi: {mean, half_width, ci_low, ci_high, n, unit}}`` from a summary DataFrame.
+
+    ``kpis_meta`` maps KPI names to objects with a ``unit`` attribute (``sim.kpis.KPIS``),
+    to dicts with a ``unit`` key, or directly to unit strings.
+    """
+    meta = kpis_meta or {}
+    out: dict[str, dict[str, Any]] = {}
+    for name, row in summary_df.iterrows():
+        out[str(name)] = {
+            "mean": float(row["mean"]),
+            "half_width": float(row["half_width"]),
+            "ci_low": float(row["ci_low"]),
+            "ci_high": float(row["ci_high"]),
+            "n": int(row["n"]),
+            "unit": _unit_of(meta.get(str(name))),
+        }
+    return out
+
+
+def write_summary(path: str | os.PathLike[str], summary_df: pd.DataFrame,
+                  kpis_meta: Mapping[str, Any] | None = None) -> None:
+    """Write ``summary.json``: ``{kpi: {mean, half_width, ci_low, ci_high, n, unit}}``."""
+    atomic_write_json(path, summary_dict(summary_df, kpis_meta))
+
+
+__all__ = [
+    "JOURNEYS",
+    "MANIFEST",
+    "REPLICATIONS",
+    "RESULT_ENTRIES",
+    "SEED_DERIVATION",
+    "STOCKS",
+    "SUMMARY",
+    "JourneySink",
+    "JourneyWriter",
+    "atomic_path",
+    "atomic_write_json",
+    "atomic_write_parquet",
+    "atomic_write_text",
+    "build_manifest",
+    "dumps_json",
+    "git_info",
+    "journey_path",
+    "read_json",
+    "remove_temp_files",
+    "rep_of",
+    "rep_stem",
+    "replication_path",
+    "stocks_path",
+    "summary_dict",
+    "to_jsonable",
+    "utc_now",
+    "write_summary",
+]

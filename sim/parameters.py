@@ -1,0 +1,338 @@
+"""The parameter schema: every scenario parameter, its type, unit, allowed and plausible range.
+
+The schema is the single declaration of what a scenario may set. Values live in
+``scenarios/baseline.toml`` (with their sources); overlays change some of them. The
+*allowed* range is what validation enforces; the *plausible* range is what sensitivity
+analysis and calibration explore. ``calibrated`` marks the few parameters that
+``childsim calibrate`` fits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Param:
+    """One scenario parameter.
+
+    Attributes
+    ----------
+    kind : type
+        ``float``, ``int``, ``bool`` or ``str``.
+    unit : str
+        Unit of the value (``"1"`` for dimensionless shares and indices).
+    low, high : float or None
+        Allowed range, inclusive; ``None`` for unbounded. Not used for str and bool.
+    plausible : tuple of float or None
+        Plausible range used by sensitivity analysis and calibration.
+    doc : str
+        What the parameter means.
+    choices : tuple of str or None
+        Allowed values of a str parameter.
+    calibrated : bool
+        Whether ``childsim calibrate`` may fit it.
+    """
+
+    kind: type
+    unit: str
+    low: float | None = None
+    high: float | None = None
+    plausible: tuple[float, float] | None = None
+    doc: str = ""
+    choices: tuple[str, ...] | None = None
+    calibrated: bool = False
+
+    def allowed_text(self) -> str:
+        """Human-readable allowed range or type, for error messages."""
+        if self.choices is not None:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.kind is bool:
+            return "true or false"
+        if self.kind is str:
+            return "a string"
+        lo = "-inf" if self.low is None else f"{self.low:g}"
+        hi = "inf" if self.high is None else f"{self.high:g}"
+        kind = "an integer" if self.kind is int else "a number"
+        return f"{kind} from {lo} to {hi} ({self.unit})"
+
+
+def _p(unit: str, low: float | None, high: float | None, plausible: tuple[float, float] | None,
+       doc: str, *, calibrated: bool = False) -> Param:
+    return Param(float, unit, low, high, plausible, doc, calibrated=calibrated)
+
+
+def _share(doc: str, plausible: tuple[float, float] | None = None, *,
+           calibrated: bool = False) -> Param:
+    return Param(float, "1", 0.0, 1.0, plausible, doc, calibrated=calibrated)
+
+
+def _int(unit: str, low: int, high: int, plausible: tuple[float, float] | None, doc: str) -> Param:
+    return Param(int, unit, low, high, plausible, doc)
+
+
+_PER_YEAR = "per year"
+
+#: Every parameter a scenario may set, by dotted key path ``section.key``.
+SCHEMA: dict[str, Param] = {
+    # population ---------------------------------------------------------------------------
+    "population.child_population": _int(
+        "children aged 0-17", 100, 2_000_000, (20_000, 250_000), "Child population of the LA"),
+    "population.concern_rate_tier0": _p(
+        "concerns per 10,000 children per year", 0, 10_000, (300, 2000),
+        "Worries with no real need (true tier 0) that may still reach services",
+        calibrated=True),
+    "population.concern_rate_tier1": _p(
+        "concerns per 10,000 children per year", 0, 10_000, (300, 1500),
+        "New needs at tier 1 (early help)"),
+    "population.concern_rate_tier2": _p(
+        "concerns per 10,000 children per year", 0, 10_000, (150, 700),
+        "New needs at tier 2 (child in need)", calibrated=True),
+    "population.concern_rate_tier3": _p(
+        "concerns per 10,000 children per year", 0, 10_000, (30, 200),
+        "New needs at tier 3 (risk of significant harm)", calibrated=True),
+    "population.complexity_sigma": _p(
+        "1 (log-scale sd)", 0, 3, (0.3, 0.8),
+        "Spread of case complexity: lognormal with mean 1 and this log-scale sd"),
+    "population.escalation_rate": _p(
+        _PER_YEAR, 0, 50, (0.2, 1.0), "Hazard that an unmet need at tier 1 or 2 rises one tier"),
+    "population.resolution_rate_tier0": _p(
+        _PER_YEAR, 0, 365, (4, 24), "Hazard that a worry with no need fades (true tier 0)"),
+    "population.resolution_rate_tier1": _p(
+        _PER_YEAR, 0, 365, (0.5, 4), "Hazard that an unmet tier-1 need resolves unaided"),
+    "population.resolution_rate_tier2": _p(
+        _PER_YEAR, 0, 365, (0.2, 2), "Hazard that an unmet tier-2 need resolves unaided"),
+    "population.resolution_rate_tier3": _p(
+        _PER_YEAR, 0, 365, (0.05, 1), "Hazard that an unmet tier-3 need resolves unaided"),
+    "population.recurrence_rate_met": _p(
+        _PER_YEAR, 0, 50, (0.05, 0.5),
+        "Hazard of a new concern for a child whose episode closed with need met"),
+    "population.recurrence_tier_met": _int(
+        "tier", 0, 3, (1, 2), "True tier of a new concern after an episode closed with need met"),
+    # universal services -------------------------------------------------------------------
+    "universal.notice_rate_tier0": _p(
+        _PER_YEAR, 0, 365, (1, 12), "Hazard that universal services contact about a tier-0 worry",
+        calibrated=True),
+    "universal.notice_rate_tier1": _p(
+        _PER_YEAR, 0, 365, (0.5, 6), "Hazard that universal services notice a tier-1 need"),
+    "universal.notice_rate_tier2": _p(
+        _PER_YEAR, 0, 365, (1, 12), "Hazard that universal services notice a tier-2 need"),
+    "universal.notice_rate_tier3": _p(
+        _PER_YEAR, 0, 365, (2, 24), "Hazard that universal services notice a tier-3 need"),
+    "universal.health_visitor_fte": _p(
+        "FTE", 0, 10_000, (30, 90), "Health visitors serving the LA"),
+    "universal.health_visitor_reference_fte": _p(
+        "FTE", 1, 10_000, None, "Health visitor FTE at which the notice rates apply"),
+    "universal.health_visitor_elasticity": _p(
+        "1", 0, 3, (0.1, 0.8),
+        "Elasticity of tier-1 and tier-2 notice rates to health-visitor FTE"),
+    # community multi-agency team -------------------------------------------------------------
+    "community_team.fte": _p(
+        "FTE", 0, 1000, (0, 20), "Social workers placed beside universal services (0 = none)"),
+    "community_team.full_coverage_fte": _p(
+        "FTE", 0.1, 1000, (5, 30),
+        "Community-team FTE at which every universal-service concern is consulted first"),
+    "community_team.consult_hours": _p(
+        "hours per consultation", 0.05, 40, (0.5, 3), "Worker time per consultation"),
+    "community_team.signal_sd": _p(
+        "tiers", 0, 5, (0.2, 0.8), "Noise of the community team's view of need"),
+    "community_team.shared_assessment_share": _share(
+        "Share of referrals from a consultation that carry a partner assessment", (0.3, 0.9)),
+    # front door -------------------------------------------------------------------------------
+    "front_door.staff_fte": _p(
+        "FTE", 0.5, 1000, (6, 20), "Duty and screening staff at the front door"),
+    "front_door.screening_hours": _p(
+        "hours per contact", 0.05, 40, (0.75, 3), "Mean staff time to screen one contact"),
+    "front_door.productive_share": _share(
+        "Share of front-door staff hours available for screening", (0.5, 0.9)),
+    "front_door.signal_sd": _p(
+        "tiers", 0, 5, (0.3, 1.2), "Noise of the front door's view of need", calibrated=True),
+    "front_door.check_sd": _p(
+        "tiers", 0, 5, (0.3, 1.2),
+        "Noise of the further checks made on a referral before assessment"),
+    "front_door.early_help_threshold": _p(
+        "tiers", -5, 5, (0.3, 0.8), "Signal above which a contact is signposted to early help"),
+    "front_door.referral_threshold": _p(
+        "tiers", -5, 5, (1.2, 1.8), "Signal above which a contact becomes a referral",
+        calibrated=True),
+    "front_door.nfa_threshold": _p(
+        "tiers", -5, 5, (0.8, 1.5),
+        "Check signal below which a referral is closed with no further action"),
+    "front_door.urgent_threshold": _p(
+        "tiers", -5, 8, (2.3, 3.0),
+        "Check signal above which a referral goes straight to a strategy discussion"),
+    # early help -------------------------------------------------------------------------------
+    "early_help.duration_days": _p(
+        "days", 1, 2000, (60, 270), "Mean length of an early-help episode"),
+    "early_help.success_tier1": _share(
+        "Chance early help meets a tier-1 need", (0.4, 0.85)),
+    "early_help.success_tier2": _share(
+        "Chance early help meets a tier-2 need", (0.1, 0.5)),
+    "early_help.step_up_share": _share(
+        "Share of unmet early-help cases at tier 2+ that early help refers on", (0.3, 0.9)),
+    # workforce --------------------------------------------------------------------------------
+    "workforce.posts_fte": _p(
+        "FTE", 1, 10_000, (100, 200), "Case-holding social worker posts"),
+    "workforce.hours_per_week": _p(
+        "hours per week per FTE", 1, 80, (35, 40), "Contracted weekly hours"),
+    "workforce.leaving_rate": _p(
+        _PER_YEAR, 0, 5, (0.06, 0.15), "Hazard that a permanent social worker leaves",
+        calibrated=True),
+    "workforce.recruitment_delay_days": _p(
+        "days", 1, 2000, (90, 365), "Mean time to fill a vacant post", calibrated=True),
+    "workforce.agency_cover_share": _share(
+        "Share of vacant posts covered by an agency worker", (0.3, 0.8)),
+    "workforce.agency_leaving_rate": _p(
+        _PER_YEAR, 0, 12, (0.5, 3), "Hazard that an agency worker moves on"),
+    "workforce.newly_qualified_share": _share(
+        "Share of recruits who are newly qualified", (0.1, 0.5)),
+    "workforce.senior_share": _share(
+        "Share of posts held by senior or advanced practitioners", (0.05, 0.3)),
+    "workforce.years_to_experienced": _p(
+        "years", 0.1, 20, (1, 3), "Tenure at which a newly qualified worker counts as experienced"),
+    "workforce.expertise_newly_qualified": _p(
+        "1", 0.1, 2, (0.5, 0.9), "Expertise multiplier of newly qualified staff"),
+    "workforce.expertise_experienced": _p(
+        "1", 0.1, 2, None, "Expertise multiplier of experienced staff (the reference)"),
+    "workforce.expertise_senior": _p(
+        "1", 0.1, 2, (1.0, 1.4), "Expertise multiplier of senior practitioners"),
+    "workforce.expertise_agency": _p(
+        "1", 0.1, 2, (0.6, 1.0), "Expertise multiplier of agency staff"),
+    "workforce.caseload_cap": _p(
+        "weighted cases per FTE", 1, 200, (18, 35),
+        "Weighted cases above which a worker takes no new allocation"),
+    # time split -------------------------------------------------------------------------------
+    "time.recording_share": _share(
+        "Share of hours in recording and case management at prescription 1", (0.35, 0.65),
+        calibrated=True),
+    "time.travel_share": _share("Share of hours travelling", (0.08, 0.18)),
+    "time.other_share": _share(
+        "Share of hours in development, meetings and compliance", (0.05, 0.15)),
+    # case weights -----------------------------------------------------------------------------
+    "weights.assessment": _p(
+        "weighted cases", 0, 20, (1.5, 4), "Workload weight of a case in assessment"),
+    "weights.s47": _p("weighted cases", 0, 20, (2, 5), "Workload weight of a section 47 case"),
+    "weights.cin_plan": _p("weighted cases", 0, 20, None, "Workload weight of a child-in-need plan"),
+    "weights.cp_plan": _p(
+        "weighted cases", 0, 20, (1.2, 2.5), "Workload weight of a child protection plan"),
+    "weights.proceedings": _p(
+        "weighted cases", 0, 20, (1.5, 4), "Workload weight of a child in care proceedings"),
+    "weights.looked_after": _p(
+        "weighted cases", 0, 20, (0.5, 1.2), "Workload weight of a looked-after child"),
+    # supervision ------------------------------------------------------------------------------
+    "supervision.managers": _p("FTE", 0, 1000, (12, 30), "Team managers"),
+    "supervision.hours_per_manager": _p(
+        "hours per month", 0, 200, (20, 50), "Supervision hours a team manager can give a month"),
+    "supervision.hours_needed": _p(
+        "hours per month per worker", 0, 40, (4, 8), "Supervision a social worker needs a month"),
+    "supervision.reflective_share": _share(
+        "Share of supervision time that is reflective (not managerial oversight)", (0.1, 0.9)),
+    "supervision.reflective_gain": _p(
+        "1", 0, 2, (0.05, 0.4),
+        "Relative gain in assessment quality from full reflective supervision"),
+    # assessment -------------------------------------------------------------------------------
+    "assessment.policy": Param(
+        str, "", None, None, None,
+        "'timescales': initial (10 wd) then core (35 wd) assessment with deadlines; "
+        "'flexible': one assessment as long as the case needs",
+        choices=("timescales", "flexible")),
+    "assessment.initial_timescale_wd": _p(
+        "working days", 1, 120, None, "Initial assessment timescale"),
+    "assessment.core_timescale_wd": _p("working days", 1, 250, None, "Core assessment timescale"),
+    "assessment.flexible_guide_wd": _p(
+        "working days", 1, 250, None, "Reported (not enforced) guide for a single assessment"),
+    "assessment.initial_effort_hours": _p(
+        "direct hours", 0.1, 200, (3, 12), "Mean direct work an initial assessment needs",
+        calibrated=True),
+    "assessment.core_effort_hours": _p(
+        "direct hours", 0.1, 500, (8, 40), "Mean direct work a core assessment needs"),
+    "assessment.deadline_compliance": _share(
+        "Chance an assessment running past its deadline is closed there at prescription 1",
+        (0.2, 0.8), calibrated=True),
+    "assessment.core_share_tier2": _share(
+        "Chance a case judged tier 2 after an initial assessment gets a core assessment",
+        (0.2, 0.8)),
+    "assessment.shared_effort_saving": _share(
+        "Share of assessment effort saved by continuing a partner assessment", (0.1, 0.5)),
+    "assessment.continue_shared": Param(
+        bool, "", doc="Whether a partner assessment is continued rather than restarted"),
+    "assessment.signal_sd_best": _p(
+        "tiers", 0, 5, (0.1, 0.4), "Noise of the view of need after a full-quality assessment"),
+    "assessment.signal_sd_worst": _p(
+        "tiers", 0, 5, (0.8, 1.6), "Noise of the view of need after a zero-quality assessment"),
+    # child protection -------------------------------------------------------------------------
+    "protection.icpc_timescale_wd": _p(
+        "working days", 1, 60, None, "Strategy discussion to initial conference"),
+    "protection.conference_sd": _p(
+        "tiers", 0, 5, (0.2, 0.8), "Noise of the conference's view of need (multi-agency)"),
+    "protection.first_review_months": _p(
+        "months", 0.5, 24, None, "First review of a plan after it starts"),
+    "protection.review_interval_months": _p(
+        "months", 0.5, 24, None, "Interval between later plan reviews"),
+    "protection.help_efficacy": _p(
+        "per direct hour", 0, 10, (0.005, 0.05),
+        "Monthly hazard that help works, per direct hour a month spent on the case",
+        calibrated=True),
+    "protection.continuity_penalty": _share(
+        "Share of help efficacy lost in the first months with a new worker", (0.2, 0.8)),
+    "protection.relationship_months": _p(
+        "months", 0, 24, (1, 6), "Months for a new worker to rebuild the relationship"),
+    "protection.escalation_on_plan": _p(
+        _PER_YEAR, 0, 50, (0.05, 0.5), "Hazard that need rises one tier while on a plan"),
+    "protection.accommodation_share": _share(
+        "Chance a child still at tier 3 at a protection-plan review is accommodated", (0.05, 0.4)),
+    "protection.proceedings_share": _share(
+        "Chance a child still at tier 3 at a later protection-plan review enters pre-proceedings",
+        (0.05, 0.4)),
+    "protection.proceedings_after_months": _p(
+        "months", 0, 60, (6, 18), "Months on a plan before pre-proceedings are considered"),
+    "protection.looked_after_exit_rate": _p(
+        _PER_YEAR, 0, 12, (0.2, 0.8), "Hazard that a voluntarily accommodated child leaves care"),
+    "protection.care_order_exit_rate": _p(
+        _PER_YEAR, 0, 12, (0.05, 0.4), "Hazard that a child on a care order leaves care"),
+    "protection.initial_looked_after": _p(
+        "children per 10,000", 0, 1000, (40, 70),
+        "Children looked after at the start of the run"),
+    "protection.initial_cin_plans": _p(
+        "children per 10,000", 0, 2000, (100, 300),
+        "Children on child-in-need plans at the start of the run"),
+    "protection.initial_cp_plans": _p(
+        "children per 10,000", 0, 1000, (20, 50),
+        "Children on child protection plans at the start of the run"),
+    # court ------------------------------------------------------------------------------------
+    "court.pre_proceedings_days": _p(
+        "days", 1, 1000, (30, 180), "Mean pre-proceedings work before an application"),
+    "court.fgc_share": _share(
+        "Share of pre-proceedings cases offered a family group conference", (0.0, 1.0)),
+    "court.fgc_diversion": _share(
+        "Chance a family group conference finds family carers and avoids proceedings",
+        (0.1, 0.5)),
+    "court.hearings_mean": _p(
+        "hearings", 1, 30, (3, 8), "Mean hearings per case, final hearing included"),
+    "court.interval_days": _p(
+        "days", 1, 1000, (30, 120),
+        "Mean preparation time between hearings (evidence, expert assessments)"),
+    "court.legal_quality": _p(
+        "1", 0.1, 3, (0.7, 1.5),
+        "Strength of LA legal services and case preparation (divides preparation time)"),
+    "court.sitting_days_per_week": _p(
+        "court days per week", 0.01, 50, (1, 6), "Court sitting time available to this LA's cases"),
+    "court.hearing_days": _p("court days", 0.01, 30, (0.3, 1.5), "Mean length of a hearing"),
+    "court.final_hearing_days": _p("court days", 0.01, 30, (1, 5), "Mean length of a final hearing"),
+    "court.time_limit_weeks": _p(
+        "weeks", 0, 520, None,
+        "Time limit on proceedings (0 = none): preparation is compressed to aim for it"),
+    "court.order_share": _share("Chance proceedings end in a care order", (0.6, 0.95)),
+    # serious incidents ------------------------------------------------------------------------
+    "incidents.harm_rate": _p(
+        _PER_YEAR, 0, 10, (0.002, 0.05),
+        "Hazard of serious harm per tier-3 child-year whose need is not being met"),
+    "incidents.scr_share": _share(
+        "Share of serious incidents that lead to a serious case review", (0.3, 0.9)),
+}
+
+#: Top-level scenario keys that are not parameters.
+META_KEYS: frozenset[str] = frozenset({"name", "description", "base"})
+
+#: Sections, in declaration order.
+SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(k.split(".")[0] for k in SCHEMA))

@@ -1,0 +1,166 @@
+"""The journey event record and the monthly stock record: their schemas, defined once.
+
+Every analysis reads these records; no KPI looks inside the model. A journey row says
+that at ``time`` (calendar days from the start of the run, warm-up included) ``event``
+happened to ``child`` in its ``episode``, after which the child is in ``stage``.
+
+Columns of the journey log
+--------------------------
+rep : int32
+    Replication number.
+time : float64
+    Calendar days since the start of the run (warm-up included).
+child : int64
+    Child identifier, unique within a replication.
+episode : int32
+    Episode of concern for this child (1, 2, ...); a re-referral opens a new episode.
+stage : str
+    Where the child is after the event: one of :data:`STAGES`.
+event : str
+    What happened: one of :data:`EVENTS`.
+worker : int32
+    Social worker holding the case after the event, or -1 when none.
+known_tier : int8
+    Need tier as the professionals see it after the event, or -1 when not yet known.
+true_tier : int8
+    The child's true (hidden) need tier after the event: 0 none, 1 early help,
+    2 child in need, 3 at risk of significant harm.
+detail : str
+    Extra qualifier: for assessments ``on_time``, ``late`` or ``at_deadline``;
+    for ``proceedings_ended`` ``order`` or ``home``; otherwise empty.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+#: Where a child can be. ``community`` means a need exists that services do not hold;
+#: ``left`` means the child has no open need and is not held by any service.
+STAGES: tuple[str, ...] = (
+    "community",
+    "front_door",
+    "consultation",
+    "early_help",
+    "referral",
+    "assessment",
+    "s47",
+    "cin_plan",
+    "cp_plan",
+    "pre_proceedings",
+    "proceedings",
+    "looked_after",
+    "left",
+)
+
+#: Stages counted as a child in need (the DfE census definition: referred and not
+#: closed, including assessment, plans, proceedings and looked after).
+CIN_STAGES: frozenset[str] = frozenset(
+    {
+        "referral",
+        "assessment",
+        "s47",
+        "cin_plan",
+        "cp_plan",
+        "pre_proceedings",
+        "proceedings",
+        "looked_after",
+    }
+)
+
+#: Stages in which a tier-3 child counts as protected (need being met by a
+#: protective service). Any other stage with true tier 3 is missed harm.
+PROTECTED_STAGES: frozenset[str] = frozenset(
+    {"cp_plan", "pre_proceedings", "proceedings", "looked_after"}
+)
+
+#: Every event, with a one-line meaning.
+EVENTS: dict[str, str] = {
+    "concern": "a need arises in the child population (opens an episode)",
+    "escalated": "unmet need rises one tier",
+    "improved": "help works: need falls one tier",
+    "resolved": "need resolves without services; the episode ends",
+    "contact": "universal services contact the front door",
+    "consulted": "universal services consult the community multi-agency team",
+    "screened_out": "front door: no further action on a contact",
+    "signposted": "front door or community team: referred on to early help",
+    "early_help_started": "early help begins",
+    "early_help_ended": "early help ends (need met, or not)",
+    "referral": "contact accepted as a referral to children's social care",
+    "referral_nfa": "referral closed with no further action before assessment",
+    "allocated": "case allocated to a social worker",
+    "unallocated": "case loses its worker (leaver) and waits in the unallocated queue",
+    "reallocated": "case moves to another social worker",
+    "initial_assessment_started": "initial assessment begins (2010 policy)",
+    "initial_assessment_done": "initial assessment completed (detail: on_time, late, at_deadline)",
+    "core_assessment_started": "core assessment begins (2010 policy)",
+    "core_assessment_done": "core assessment completed (detail: on_time, late, at_deadline)",
+    "assessment_started": "single assessment begins (flexible policy)",
+    "assessment_done": "single assessment completed (detail: on_time, late against the guide)",
+    "strategy_discussion": "strategy discussion: a section 47 enquiry starts",
+    "icpc": "initial child protection conference held",
+    "cin_plan_started": "child-in-need plan begins",
+    "cp_plan_started": "child protection plan begins",
+    "plan_review": "plan reviewed (child in need or child protection)",
+    "cp_plan_ended": "child protection plan ends",
+    "cin_plan_ended": "child-in-need plan ends",
+    "pre_proceedings_started": "pre-proceedings (public law outline) work begins",
+    "fgc_held": "family group conference held",
+    "diverted": "family carers found: proceedings avoided",
+    "care_application": "care proceedings issued",
+    "hearing": "court hearing held",
+    "proceedings_ended": "care proceedings end (detail: order or home)",
+    "looked_after_started": "child becomes looked after",
+    "looked_after_ended": "child stops being looked after",
+    "closed": "case closed by children's social care",
+    "serious_incident": "serious harm to a child at tier 3 whose need was not met",
+    "scr_started": "a serious case review starts",
+}
+
+#: Arrow schema of the journey log, in column order.
+JOURNEY_SCHEMA: pa.Schema = pa.schema(
+    [
+        ("rep", pa.int32()),
+        ("time", pa.float64()),
+        ("child", pa.int64()),
+        ("episode", pa.int32()),
+        ("stage", pa.dictionary(pa.int8(), pa.string())),
+        ("event", pa.dictionary(pa.int8(), pa.string())),
+        ("worker", pa.int32()),
+        ("known_tier", pa.int8()),
+        ("true_tier", pa.int8()),
+        ("detail", pa.dictionary(pa.int8(), pa.string())),
+    ]
+)
+
+JOURNEY_COLUMNS: tuple[str, ...] = tuple(JOURNEY_SCHEMA.names)
+
+#: Monthly stock columns, with their units. Stocks are point-in-time values at the end
+#: of each month; ``*_in_month`` columns are flows counted over the month.
+STOCK_COLUMNS: dict[str, str] = {
+    "rep": "replication",
+    "month": "months since the start of the run",
+    "time": "calendar days since the start of the run",
+    **{f"stage_{s}": f"children in stage {s}" for s in STAGES if s != "left"},
+    "cin_open": "children in need (referred, not closed: CIN_STAGES)",
+    "contacts_waiting": "contacts waiting for front-door screening",
+    "unallocated": "cases waiting with no allocated social worker",
+    "posts": "social worker posts (FTE)",
+    "staff_in_post": "permanent social workers in post",
+    "agency_staff": "agency social workers covering vacant posts",
+    "vacancies": "posts without a permanent social worker",
+    "caseload_mean": "cases held per worker (permanent and agency), mean",
+    "caseload_p10": "cases held per worker, 10th percentile",
+    "caseload_p50": "cases held per worker, median",
+    "caseload_p90": "cases held per worker, 90th percentile",
+    "direct_share": "share of worker hours in direct work with children and families",
+    "recording_share": "share of worker hours in recording and case management",
+    "travel_share": "share of worker hours travelling",
+    "supervision_share": "share of worker hours in supervision",
+    "other_share": "share of worker hours in development, meetings and compliance",
+    "reflective_supervision_share": "share of supervision hours that is reflective",
+    "pressure": "public and political pressure (index, 1 = 2010 level)",
+    "prescription": "procedural prescription (index, 1 = 2010 level)",
+    "leavers_in_month": "permanent social workers who left in the month",
+    "joiners_in_month": "permanent social workers who started in the month",
+    "incidents_in_month": "serious incidents in the month",
+}

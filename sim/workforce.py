@@ -1,0 +1,300 @@
+"""Social workers: posts, people, caseloads, time split, leavers and recruitment.
+
+A worker holds many cases and shares weekly hours among them (a caseload is not a
+resource of capacity 1). Each post is one FTE. A post holds a permanent worker, an
+agency worker covering a vacancy, or nobody. Cases are allocated to the post with the
+lowest weighted load, provided it is below the cap; otherwise they wait in the
+unallocated queue, a real, reported stock.
+
+Time split of a worker's week (shares of contracted hours): recording (scaled by the
+prescription level of the system layer), travel, other (development, meetings,
+compliance), supervision (hours received), and direct work with children and families
+(the remainder). Direct hours are shared among the worker's cases in proportion to their
+workload weights.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.clock import MONTH, YEAR
+
+if TYPE_CHECKING:  # pragma: no cover
+    import simpy
+
+    from sim.child import Child
+    from sim.model import Model
+
+EMPTY, PERMANENT, AGENCY = 0, 1, 2
+#: Weeks in a month, for converting weekly hours to monthly hours.
+WEEKS_PER_MONTH: float = MONTH / 7.0
+
+
+class Workforce:
+    """The case-holding social workers of one LA.
+
+    Parameters
+    ----------
+    model : Model
+        The model this workforce belongs to.
+    """
+
+    def __init__(self, model: Model) -> None:
+        self.m = model
+        p = model.p
+        self.n_posts = n = max(1, round(p["workforce.posts_fte"]))
+        self.cap = float(p["workforce.caseload_cap"])
+        self.hours = float(p["workforce.hours_per_week"])
+        self.load = np.full(n, np.inf)  # weighted load; inf marks an empty post
+        self.count = np.zeros(n, dtype=np.int64)
+        self.kind = np.zeros(n, dtype=np.int8)
+        self.worker_id = [-1] * n
+        self.hired_at = np.zeros(n)
+        self.nq_hire = np.zeros(n, dtype=bool)
+        self.senior_post = np.arange(n) < round(p["workforce.senior_share"] * n)
+        self.cases: list[set[Child]] = [set() for _ in range(n)]
+        self.queue: deque[tuple[Child, simpy.Event | None, int]] = deque()
+        self._ticket = 0
+        self.next_worker_id = 0
+        self.leavers = 0
+        self.joiners = 0
+        self.leave_rate = float(p["workforce.leaving_rate"])
+        self.agency_rate = float(p["workforce.agency_leaving_rate"])
+        self.recruit_days = float(p["workforce.recruitment_delay_days"])
+        self.agency_share = float(p["workforce.agency_cover_share"])
+        self.nq_share = float(p["workforce.newly_qualified_share"])
+        self.years_to_exp = float(p["workforce.years_to_experienced"])
+        self.expertise_by = {
+            "nq": float(p["workforce.expertise_newly_qualified"]),
+            "exp": float(p["workforce.expertise_experienced"]),
+            "senior": float(p["workforce.expertise_senior"]),
+            "agency": float(p["workforce.expertise_agency"]),
+        }
+        self.travel = float(p["time.travel_share"])
+        self.other = float(p["time.other_share"])
+        self.recording_base = float(p["time.recording_share"])
+        self.managers = float(p["supervision.managers"])
+        self.manager_hours = float(p["supervision.hours_per_manager"])
+        self.sup_needed = float(p["supervision.hours_needed"])
+        self.reflective_share = float(p["supervision.reflective_share"])
+        self.reflective_gain = float(p["supervision.reflective_gain"])
+        self.direct_share = 0.0
+        self.sup_hours = 0.0
+        self.update_time_split(prescription=1.0)
+
+    # -- people -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Fill posts at time 0 near their steady state and start each post's process."""
+        rng = self.m.rng.initial
+        ld = self.leave_rate * self.recruit_days / YEAR
+        vacant_p = ld / (1.0 + ld)
+        for post in range(self.n_posts):
+            if rng.random() >= vacant_p:
+                tenure = rng.exponential(YEAR / self.leave_rate) if self.leave_rate > 0 else YEAR
+                self._fill(post, PERMANENT, -tenure, nq=rng.random() < self.nq_share, count=False)
+            self.m.env.process(self._post_life(post))
+
+    def _fill(self, post: int, kind: int, hired_at: float, *, nq: bool, count: bool = True) -> None:
+        self.kind[post] = kind
+        self.worker_id[post] = self.next_worker_id
+        self.next_worker_id += 1
+        self.hired_at[post] = hired_at
+        self.nq_hire[post] = nq
+        self.load[post] = 0.0
+        self.count[post] = 0
+        if count and kind == PERMANENT:
+            self.joiners += 1
+        self.serve_queue()
+
+    def _vacate(self, post: int) -> None:
+        """The person in ``post`` leaves: their cases move to others or wait unallocated."""
+        if self.kind[post] == PERMANENT:
+            self.leavers += 1
+        self.kind[post] = EMPTY
+        self.worker_id[post] = -1
+        self.load[post] = np.inf
+        self.count[post] = 0
+        moving = sorted(self.cases[post], key=lambda c: c.id)
+        self.cases[post] = set()
+        m = self.m
+        for child in moving:
+            child.post = -1
+            child.worker = -1
+            target = int(self.load.argmin())
+            if self.load[target] + child.weight <= self.cap:
+                self._assign(child, target)
+                m.log(child, "reallocated")
+            else:
+                m.log(child, "unallocated")
+                self._enqueue(child, None)
+
+    def _post_life(self, post: int):
+        """Process of one post: leavers, vacancies, agency cover and recruitment."""
+        env = self.m.env
+        rng = self.m.rng.workforce
+        while True:
+            if self.kind[post] == PERMANENT:
+                if self.leave_rate <= 0:
+                    return
+                yield env.timeout(rng.exponential(YEAR / self.leave_rate))
+                self._vacate(post)
+            # vacant: recruit, meanwhile perhaps an agency worker
+            filled_at = env.now + rng.exponential(self.recruit_days)
+            if rng.random() < self.agency_share:
+                self._fill(post, AGENCY, env.now, nq=False)
+            while env.now < filled_at:
+                if self.kind[post] == AGENCY and self.agency_rate > 0:
+                    stay = rng.exponential(YEAR / self.agency_rate)
+                    if env.now + stay < filled_at:
+                        yield env.timeout(stay)
+                        self._vacate(post)
+                        if rng.random() < self.agency_share:
+                            self._fill(post, AGENCY, env.now, nq=False)
+                        continue
+                yield env.timeout(filled_at - env.now)
+            if self.kind[post] == AGENCY:
+                self._vacate(post)
+            self._fill(post, PERMANENT, env.now, nq=rng.random() < self.nq_share)
+
+    # -- cases --------------------------------------------------------------------------
+    def _assign(self, child: Child, post: int) -> None:
+        self.load[post] += child.weight
+        self.count[post] += 1
+        self.cases[post].add(child)
+        child.post = post
+        child.worker = self.worker_id[post]
+        child.worker_since = self.m.env.now
+
+    def allocate(self, child: Child, weight: float) -> simpy.Event | None:
+        """Allocate ``child`` (a case of workload ``weight``) to the least-loaded post.
+
+        Returns ``None`` when allocated at once, else an event that succeeds on allocation.
+        """
+        child.weight = weight
+        if not self.queue:
+            post = int(self.load.argmin())
+            if self.load[post] + weight <= self.cap:
+                self._assign(child, post)
+                return None
+        ev = self.m.env.event()
+        self._enqueue(child, ev)
+        return ev
+
+    def _enqueue(self, child: Child, ev: simpy.Event | None) -> None:
+        self._ticket += 1
+        child.ticket = self._ticket
+        self.queue.append((child, ev, self._ticket))
+
+    def reweight(self, child: Child, weight: float) -> None:
+        """Change the workload weight of a held (or queued) case."""
+        if child.post >= 0:
+            self.load[child.post] += weight - child.weight
+        child.weight = weight
+
+    def release(self, child: Child) -> None:
+        """The case closes or leaves the workforce (e.g. to the court's care)."""
+        post = child.post
+        if post >= 0:
+            self.load[post] -= child.weight
+            self.count[post] -= 1
+            self.cases[post].discard(child)
+            child.post = -1
+            child.worker = -1
+            if self.queue:
+                self.serve_queue()
+        else:
+            child.ticket = 0  # withdrawn from the queue
+
+    def serve_queue(self) -> None:
+        """Allocate waiting cases while some post has room (first come, first served)."""
+        q = self.queue
+        load = self.load
+        m = self.m
+        while q:
+            child, ev, ticket = q[0]
+            if child.ticket != ticket:  # closed while waiting
+                q.popleft()
+                continue
+            post = int(load.argmin())
+            if load[post] + child.weight > self.cap:
+                break
+            q.popleft()
+            child.ticket = 0
+            self._assign(child, post)
+            if ev is None:
+                m.log(child, "allocated")
+            else:
+                ev.succeed(post)
+
+    # -- time ---------------------------------------------------------------------------
+    def update_time_split(self, prescription: float) -> None:
+        """Recompute the shares of the week given the prescription level (1 = 2010)."""
+        staff = max(1, int(np.count_nonzero(self.kind)))
+        sup_capacity = self.managers * self.manager_hours / staff
+        self.sup_hours = min(self.sup_needed, sup_capacity)
+        sup_share = self.sup_hours / (self.hours * WEEKS_PER_MONTH)
+        self.recording_share = min(0.9, self.recording_base * prescription)
+        self.supervision_share = sup_share
+        self.direct_share = max(
+            0.02, 1.0 - self.recording_share - self.travel - self.other - sup_share
+        )
+        reflective = self.sup_hours * self.reflective_share / max(self.sup_needed, 1e-9)
+        self.supervision_multiplier = 1.0 + self.reflective_gain * reflective
+
+    def direct_hours_per_week(self, child: Child) -> float:
+        """Direct hours a week the child's worker gives the case (0 when unallocated)."""
+        post = child.post
+        if post < 0:
+            return 0.0
+        load = self.load[post]
+        share = child.weight / load if load > child.weight else 1.0
+        return self.hours * self.direct_share * share
+
+    def expertise(self, child: Child) -> float:
+        """Expertise multiplier of the child's worker, with supervision (1 = experienced)."""
+        post = child.post
+        if post < 0:
+            return self.expertise_by["exp"] * self.supervision_multiplier
+        kind = self.kind[post]
+        if kind == AGENCY:
+            e = self.expertise_by["agency"]
+        elif self.senior_post[post]:
+            e = self.expertise_by["senior"]
+        elif self.nq_hire[post] and self.m.env.now - self.hired_at[post] < self.years_to_exp * YEAR:
+            e = self.expertise_by["nq"]
+        else:
+            e = self.expertise_by["exp"]
+        return e * self.supervision_multiplier
+
+    # -- measures -----------------------------------------------------------------------
+    def snapshot(self) -> dict[str, float]:
+        """Workforce stocks at this instant (for the monthly stock record)."""
+        active = self.kind != EMPTY
+        counts = self.count[active]
+        n_perm = int(np.count_nonzero(self.kind == PERMANENT))
+        n_agency = int(np.count_nonzero(self.kind == AGENCY))
+        if counts.size:
+            p10, p50, p90 = np.percentile(counts, [10, 50, 90])
+            mean = float(counts.mean())
+        else:
+            p10 = p50 = p90 = mean = float("nan")
+        return {
+            "posts": float(self.n_posts),
+            "staff_in_post": float(n_perm),
+            "agency_staff": float(n_agency),
+            "vacancies": float(self.n_posts - n_perm),
+            "caseload_mean": mean,
+            "caseload_p10": float(p10),
+            "caseload_p50": float(p50),
+            "caseload_p90": float(p90),
+            "unallocated": float(sum(1 for c, _, t in self.queue if c.ticket == t)),
+            "direct_share": self.direct_share,
+            "recording_share": self.recording_share,
+            "travel_share": self.travel,
+            "supervision_share": self.supervision_share,
+            "other_share": self.other,
+            "reflective_supervision_share": self.reflective_share,
+        }

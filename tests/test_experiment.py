@@ -1,0 +1,246 @@
+"""Experiments: replications written, worker-count invariance, resume and its refusal.
+
+The model is replaced by a small deterministic fake (a top-level function, so process
+pools can pickle it by reference) that emits journey batches and monthly stocks drawn
+from ``numpy Generator(SeedSequence(seed, spawn_key=(rep,)))``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import types
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from sim import experiment, output
+from sim.clock import MONTH, YEAR
+from sim.records import JOURNEY_SCHEMA, STOCK_COLUMNS
+from sim.scenario import load_scenario
+
+CALLS_ENV = "CHILDSIM_TEST_CALLS"
+_DICT = pa.dictionary(pa.int8(), pa.string())
+_PATH = [
+    ("community", "concern", ""),
+    ("front_door", "contact", ""),
+    ("referral", "referral", ""),
+    ("assessment", "initial_assessment_started", ""),
+    ("assessment", "initial_assessment_done", "on_time"),
+    ("left", "closed", ""),
+]
+
+
+def fake_simulate(scenario, *, rep, seed, warmup_years, years, journey_sink):
+    """Deterministic stand-in for sim.model.simulate."""
+    calls = os.environ.get(CALLS_ENV)
+    if calls:
+        Path(calls, f"rep-{rep:04d}-{uuid.uuid4().hex}").touch()
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(rep,))))
+    horizon = (warmup_years + years) * YEAR
+    n_children = 40
+    starts = np.sort(rng.random(n_children) * horizon * 0.9)
+    rows = []
+    for child, t0 in enumerate(starts):
+        steps = int(rng.integers(2, len(_PATH) + 1))
+        t = float(t0)
+        tier = int(rng.integers(0, 4))
+        for stage, event, detail in _PATH[:steps]:
+            rows.append((t, child, stage, event, detail, tier))
+            t += float(rng.exponential(5.0))
+    rows.sort(key=lambda r: r[0])
+    for lo in range(0, len(rows), 25):  # several bounded batches
+        chunk = rows[lo:lo + 25]
+        n = len(chunk)
+        journey_sink(pa.record_batch(
+            [
+                pa.array(np.full(n, rep), pa.int32()),
+                pa.array([r[0] for r in chunk], pa.float64()),
+                pa.array([r[1] for r in chunk], pa.int64()),
+                pa.array(np.ones(n), pa.int32()),
+                pa.array([r[2] for r in chunk]).dictionary_encode().cast(_DICT),
+                pa.array([r[3] for r in chunk]).dictionary_encode().cast(_DICT),
+                pa.array(np.zeros(n), pa.int32()),
+                pa.array([r[5] for r in chunk], pa.int8()),
+                pa.array([r[5] for r in chunk], pa.int8()),
+                pa.array([r[4] for r in chunk]).dictionary_encode().cast(_DICT),
+            ],
+            schema=JOURNEY_SCHEMA,
+        ))
+    months = max(1, int(horizon / MONTH))
+    stocks = {c: rng.random(months) * 10.0 for c in STOCK_COLUMNS}
+    stocks["rep"] = np.full(months, rep)
+    stocks["month"] = np.arange(1, months + 1)
+    stocks["time"] = np.arange(1, months + 1) * MONTH
+    return pd.DataFrame(stocks, columns=list(STOCK_COLUMNS))
+
+
+def install_fake_model(monkeypatch: pytest.MonkeyPatch, fake=fake_simulate) -> None:
+    """Replace sim.model.simulate (or provide sim.model if it cannot be imported)."""
+    try:
+        import sim.model as model
+    except ImportError:
+        model = types.ModuleType("sim.model")
+        monkeypatch.setitem(sys.modules, "sim.model", model)
+        import sim
+
+        monkeypatch.setattr(sim, "model", model, raising=False)
+    monkeypatch.setattr(model, "simulate", fake, raising=False)
+
+
+@pytest.fixture
+def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    install_fake_model(monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return load_scenario("baseline")
+
+
+SHORT = dict(years=0.5, warmup=0.25)
+
+
+def test_run_experiment_writes_every_replication(tmp_path: Path, baseline, fake_model) -> None:
+    seen = []
+    res = experiment.run_experiment(
+        baseline, reps=3, seed=5, out_dir=tmp_path, workers=1,
+        progress=lambda done, total: seen.append((done, total)), **SHORT,
+    )
+    assert seen == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert list(res.per_rep.index) == [0, 1, 2]
+    assert res.per_rep.index.name == "rep"
+    for rep in range(3):
+        assert output.replication_path(tmp_path, rep).exists()
+        assert output.journey_path(tmp_path, rep).exists()
+        assert output.stocks_path(tmp_path, rep).exists()
+    complete = res.per_rep.columns[res.per_rep.notna().all()]
+    assert "referrals_per_year" in complete
+    assert (res.summary.loc[complete, "n"] == 3).all()
+    assert {"mean", "ci_low", "ci_high", "half_width", "n"} <= set(res.summary.columns)
+
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["referrals_per_year"]["n"] == 3
+    assert summary["referrals_per_year"]["unit"]
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["finished"] is not None and manifest["seed"] == 5
+    assert manifest["scenario"]["digest"] == baseline.digest()
+
+    journeys = res.journeys(columns=["rep", "event"])
+    assert list(journeys.columns) == ["rep", "event"]
+    assert sorted(journeys["rep"].unique()) == [0, 1, 2]
+    assert sorted(res.stocks()["rep"].unique()) == [0, 1, 2]
+    assert pd.read_parquet(tmp_path / "journeys.parquet").shape[0] == len(journeys)
+    assert not any(p.name.startswith(".") for p in tmp_path.rglob("*"))
+
+
+def test_results_do_not_depend_on_worker_count(tmp_path: Path, baseline, fake_model) -> None:
+    one = experiment.run_experiment(baseline, reps=4, seed=11, out_dir=tmp_path / "w1",
+                                    workers=1, **SHORT)
+    two = experiment.run_experiment(baseline, reps=4, seed=11, out_dir=tmp_path / "w2",
+                                    workers=2, simulate=fake_simulate, **SHORT)
+    pd.testing.assert_frame_equal(one.per_rep, two.per_rep)
+    pd.testing.assert_frame_equal(one.summary, two.summary)
+    j1 = pd.read_parquet(tmp_path / "w1" / "journeys.parquet").sort_values(["rep", "time"])
+    j2 = pd.read_parquet(tmp_path / "w2" / "journeys.parquet").sort_values(["rep", "time"])
+    pd.testing.assert_frame_equal(j1.reset_index(drop=True), j2.reset_index(drop=True))
+    other = experiment.run_experiment(baseline, reps=4, seed=12, out_dir=tmp_path / "s12",
+                                      workers=1, **SHORT)
+    assert not one.per_rep.equals(other.per_rep)
+
+
+def test_resume_reruns_only_missing(tmp_path: Path, baseline, fake_model,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    monkeypatch.setenv(CALLS_ENV, str(calls))
+    out = tmp_path / "out"
+    first = experiment.run_experiment(baseline, reps=4, seed=3, out_dir=out, workers=1, **SHORT)
+    assert len(list(calls.iterdir())) == 4
+    for p in calls.iterdir():
+        p.unlink()
+
+    output.replication_path(out, 2).unlink()
+    again = experiment.run_experiment(baseline, reps=4, seed=3, out_dir=out, workers=1,
+                                      resume=True, **SHORT)
+    assert [p.name[:8] for p in calls.iterdir()] == ["rep-0002"]
+    pd.testing.assert_frame_equal(first.per_rep, again.per_rep)
+    pd.testing.assert_frame_equal(first.summary, again.summary)
+
+    # more replications: only the new ones run
+    for p in calls.iterdir():
+        p.unlink()
+    more = experiment.run_experiment(baseline, reps=5, seed=3, out_dir=out, workers=1,
+                                     resume=True, **SHORT)
+    assert [p.name[:8] for p in calls.iterdir()] == ["rep-0004"]
+    pd.testing.assert_frame_equal(more.per_rep.loc[:3], first.per_rep)
+
+
+def test_resume_refuses_other_scenario(tmp_path: Path, baseline, fake_model) -> None:
+    experiment.run_experiment(baseline, reps=2, seed=3, out_dir=tmp_path, workers=1, **SHORT)
+    changed = baseline.with_values({"population.child_population": 50_000})
+    with pytest.raises(experiment.ExperimentError, match="different scenario"):
+        experiment.run_experiment(changed, reps=2, seed=3, out_dir=tmp_path, workers=1,
+                                  resume=True, **SHORT)
+    with pytest.raises(experiment.ExperimentError, match="use another --out"):
+        experiment.run_experiment(baseline, reps=2, seed=4, out_dir=tmp_path, workers=1,
+                                  resume=True, **SHORT)
+    # the refused runs touched nothing
+    assert len(list((tmp_path / "replications").iterdir())) == 2
+
+
+def test_fresh_run_clears_old_results_only(tmp_path: Path, baseline, fake_model) -> None:
+    experiment.run_experiment(baseline, reps=3, seed=1, out_dir=tmp_path, workers=1, **SHORT)
+    (tmp_path / "notes.txt").write_text("mine")
+    res = experiment.run_experiment(baseline, reps=2, seed=2, out_dir=tmp_path, workers=1,
+                                    **SHORT)
+    assert sorted(p.name for p in (tmp_path / "replications").iterdir()) == [
+        "rep-0000.json", "rep-0001.json"]
+    assert sorted(res.stocks()["rep"].unique()) == [0, 1]
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def _failing_simulate(scenario, *, rep, seed, warmup_years, years, journey_sink):
+    if rep == 1:
+        raise RuntimeError("model broke")
+    return fake_simulate(scenario, rep=rep, seed=seed, warmup_years=warmup_years,
+                         years=years, journey_sink=journey_sink)
+
+
+def test_failed_replication_leaves_no_partial_files(tmp_path: Path, baseline) -> None:
+    with pytest.raises(RuntimeError, match="model broke"):
+        experiment.run_experiment(baseline, reps=3, seed=1, out_dir=tmp_path, workers=1,
+                                  simulate=_failing_simulate, **SHORT)
+    assert output.replication_path(tmp_path, 0).exists()
+    assert not output.replication_path(tmp_path, 1).exists()
+    assert not output.journey_path(tmp_path, 1).exists()
+    assert not any(p.name.startswith(".") for p in tmp_path.rglob("*"))
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["finished"] is None
+
+
+def test_local_backend_yields_items_with_results() -> None:
+    got = dict(experiment.LocalBackend(1).map(abs, [-1, -2, 3]))
+    assert got == {-1: 1, -2: 2, 3: 3}
+    got = dict(experiment.LocalBackend(2).map(abs, [-1, -2, 3]))
+    assert got == {-1: 1, -2: 2, 3: 3}
+    with pytest.raises(ValueError):
+        experiment.LocalBackend(0)
+
+
+def test_custom_backend(tmp_path: Path, baseline, fake_model) -> None:
+    class Reversed:
+        def map(self, fn, items):
+            for item in reversed(list(items)):
+                yield item, fn(item)
+
+    a = experiment.run_experiment(baseline, reps=3, seed=9, out_dir=tmp_path / "a",
+                                  backend=Reversed(), **SHORT)
+    b = experiment.run_experiment(baseline, reps=3, seed=9, out_dir=tmp_path / "b",
+                                  workers=1, **SHORT)
+    pd.testing.assert_frame_equal(a.per_rep, b.per_rep)
