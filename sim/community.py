@@ -44,7 +44,8 @@ class Community:
         self.sigma = p["population.complexity_sigma"]
         self.esc = p["population.escalation_rate"] / YEAR
         self.resolve = [p[f"population.resolution_rate_tier{k}"] / YEAR for k in range(4)]
-        self.recur_met = p["population.recurrence_rate_met"] / YEAR
+        self.recur_share = p["population.recurrence_share_met"]
+        self.recur_delay = p["population.recurrence_delay_days"]
         self.recur_tier = int(p["population.recurrence_tier_met"])
         hv = p["universal.health_visitor_fte"] / p["universal.health_visitor_reference_fte"]
         hv_factor = hv ** p["universal.health_visitor_elasticity"]
@@ -126,12 +127,10 @@ class Community:
             return
 
     def recurrence(self, child: Child, t: float) -> None:
-        """After need is met, a new concern may arise later (hazard per year)."""
-        if self.recur_met <= 0:
-            return
-        # Recurrences far beyond any run are not scheduled (cap at 30 years).
-        dt = self.rng.exponential(1.0 / self.recur_met)
-        if dt < 30 * YEAR:
+        """After need is met by help, it recurs for a share of children, after an
+        exponential delay (days)."""
+        if self.rng.random() < self.recur_share:
+            dt = self.rng.exponential(self.recur_delay)
             self.m.system.schedule_recurrence(child, t + dt, self.recur_tier)
 
     def leave_services(self, child: Child, event: str, t: float | None = None, *,

@@ -104,9 +104,10 @@ SCHEMA: dict[str, Param] = {
         _PER_YEAR, 0, 365, (0.2, 2), "Hazard that an unmet tier-2 need resolves unaided"),
     "population.resolution_rate_tier3": _p(
         _PER_YEAR, 0, 365, (0.05, 1), "Hazard that an unmet tier-3 need resolves unaided"),
-    "population.recurrence_rate_met": _p(
-        _PER_YEAR, 0, 50, (0.05, 0.5),
-        "Hazard of a new concern for a child whose episode closed with need met"),
+    "population.recurrence_share_met": _share(
+        "Share of children whose need, once met by help, later recurs", (0.05, 0.4)),
+    "population.recurrence_delay_days": _p(
+        "days", 1, 5000, (90, 1095), "Mean delay from closure to a recurrence of need"),
     "population.recurrence_tier_met": _int(
         "tier", 0, 3, (1, 2), "True tier of a new concern after an episode closed with need met"),
     # universal services -------------------------------------------------------------------
@@ -199,7 +200,7 @@ SCHEMA: dict[str, Param] = {
     "workforce.expertise_agency": _p(
         "1", 0.1, 2, (0.6, 1.0), "Expertise multiplier of agency staff"),
     "workforce.caseload_cap": _p(
-        "weighted cases per FTE", 1, 200, (18, 35),
+        "weighted cases per FTE", 1, 200, (30, 70),
         "Weighted cases above which a worker takes no new allocation"),
     # time split -------------------------------------------------------------------------------
     "time.recording_share": _share(
@@ -210,7 +211,7 @@ SCHEMA: dict[str, Param] = {
         "Share of hours in development, meetings and compliance", (0.05, 0.15)),
     # case weights -----------------------------------------------------------------------------
     "weights.assessment": _p(
-        "weighted cases", 0, 20, (1.5, 4), "Workload weight of a case in assessment"),
+        "weighted cases", 0, 20, (2, 8), "Workload weight of a case in assessment"),
     "weights.s47": _p("weighted cases", 0, 20, (2, 5), "Workload weight of a section 47 case"),
     "weights.cin_plan": _p("weighted cases", 0, 20, None, "Workload weight of a child-in-need plan"),
     "weights.cp_plan": _p(
@@ -270,22 +271,29 @@ SCHEMA: dict[str, Param] = {
     "protection.review_interval_months": _p(
         "months", 0.5, 24, None, "Interval between later plan reviews"),
     "protection.help_efficacy": _p(
-        "per direct hour", 0, 10, (0.005, 0.05),
+        "per direct hour", 0, 10, (0.03, 0.3),
         "Monthly hazard that help works, per direct hour a month spent on the case",
         calibrated=True),
+    "protection.help_base_rate": _p(
+        _PER_YEAR, 0, 20, (0.1, 1.0),
+        "Hazard that need on a plan falls one tier through other agencies' help, "
+        "before dividing by complexity and tier"),
     "protection.continuity_penalty": _share(
         "Share of help efficacy lost in the first months with a new worker", (0.2, 0.8)),
     "protection.relationship_months": _p(
         "months", 0, 24, (1, 6), "Months for a new worker to rebuild the relationship"),
     "protection.escalation_on_plan": _p(
         _PER_YEAR, 0, 50, (0.05, 0.5), "Hazard that need rises one tier while on a plan"),
+    "protection.cin_step_down_share": _share(
+        "Chance a child-in-need plan judged still at tier 2 at a review is closed anyway "
+        "(stepped down to targeted services, or the family disengages)", (0.05, 0.4)),
     "protection.accommodation_share": _share(
         "Chance a child still at tier 3 at a protection-plan review is accommodated", (0.05, 0.4)),
     "protection.proceedings_share": _share(
         "Chance a child still at tier 3 at a later protection-plan review enters pre-proceedings",
         (0.05, 0.4)),
     "protection.proceedings_after_months": _p(
-        "months", 0, 60, (6, 18), "Months on a plan before pre-proceedings are considered"),
+        "months", 0, 60, (3, 12), "Months on a plan before pre-proceedings are considered"),
     "protection.looked_after_exit_rate": _p(
         _PER_YEAR, 0, 12, (0.2, 0.8), "Hazard that a voluntarily accommodated child leaves care"),
     "protection.care_order_exit_rate": _p(
@@ -316,7 +324,7 @@ SCHEMA: dict[str, Param] = {
         "1", 0.1, 3, (0.7, 1.5),
         "Strength of LA legal services and case preparation (divides preparation time)"),
     "court.sitting_days_per_week": _p(
-        "court days per week", 0.01, 50, (1, 6), "Court sitting time available to this LA's cases"),
+        "court days per week", 0.01, 50, (5, 15), "Court sitting time available to this LA's cases"),
     "court.hearing_days": _p("court days", 0.01, 30, (0.3, 1.5), "Mean length of a hearing"),
     "court.final_hearing_days": _p("court days", 0.01, 30, (1, 5), "Mean length of a final hearing"),
     "court.time_limit_weeks": _p(

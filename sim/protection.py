@@ -10,15 +10,19 @@ or closure.
 
 Plans take the worker's time (the case's workload weight). Between reviews, help works
 (need falls one tier) with a monthly hazard ``help_efficacy x direct hours a month on the
-case x expertise``, reduced by ``continuity_penalty`` in the first ``relationship_months``
+case x expertise / (complexity x tier)`` (deeper need takes longer to shift), reduced by ``continuity_penalty`` in the first ``relationship_months``
 with a new worker; need may also rise (``escalation_on_plan``). Reviews come
 ``first_review_months`` after the start, then every ``review_interval_months``; the
 worker judges need with noise that falls with the direct time the case gets. A child
 protection plan steps down to a child-in-need plan when the child is judged tier 2, and
 closes when judged lower; a child still judged tier 3 after ``proceedings_after_months``
 may enter pre-proceedings, or at any review be accommodated (looked after, section 20).
-A child-in-need plan escalates to section 47 when the child is judged tier 3 and closes
-when judged tier 1 or lower.
+A child-in-need plan escalates to section 47 when the review's signal of need reaches the
+urgent threshold (strong evidence, as for an urgent referral; a child judged tier 3 on
+weaker evidence stays on the plan) and closes when judged tier 1 or lower, or, with
+chance ``cin_step_down_share`` at each review, while still judged tier 2 (stepped down
+to targeted services or the family disengages; the need goes back to the community). A child
+protection plan continues while that evidence holds or the child is judged tier 3.
 
 Children looked after leave care with a constant hazard (lower under a care order); on
 leaving, need falls by two tiers (an assumption) and the case closes.
@@ -53,15 +57,18 @@ class Protection:
         self.conf_sd = p["protection.conference_sd"]
         self.first_review = p["protection.first_review_months"] * MONTH
         self.review_interval = p["protection.review_interval_months"] * MONTH
-        self.efficacy = p["protection.help_efficacy"]
+        self.efficacy = p["protection.help_efficacy"] / MONTH
+        self.base_help = p["protection.help_base_rate"] / YEAR
         self.penalty = p["protection.continuity_penalty"]
         self.relationship = p["protection.relationship_months"] * MONTH
         self.esc = p["protection.escalation_on_plan"] / YEAR
+        self.step_down = p["protection.cin_step_down_share"]
         self.accommodate = p["protection.accommodation_share"]
         self.proceed = p["protection.proceedings_share"]
         self.proceed_after = p["protection.proceedings_after_months"] * MONTH
         self.lac_exit = p["protection.looked_after_exit_rate"] / YEAR
         self.order_exit = p["protection.care_order_exit_rate"] / YEAR
+        self.escalate_threshold = p["front_door.urgent_threshold"]
         self.core_effort = p["assessment.core_effort_hours"]
         self.ia_effort = p["assessment.initial_effort_hours"]
         self.w = {
@@ -145,9 +152,13 @@ class Protection:
         rng = self.rng
         while True:
             monthly = wf.direct_hours_per_week(child) * WEEKS_PER_MONTH
-            h = self.efficacy * monthly * wf.expertise(child) / MONTH if child.tier > 0 else 0.0
-            if env.now - child.worker_since < self.relationship:
-                h *= 1.0 - self.penalty
+            if child.tier > 0:
+                worker = self.efficacy * monthly * wf.expertise(child)
+                if env.now - child.worker_since < self.relationship:
+                    worker *= 1.0 - self.penalty
+                h = (self.base_help + worker) / (child.complexity * child.tier)
+            else:
+                h = 0.0
             e = self.esc if child.tier < 3 else 0.0
             total = h + e
             dt = rng.exponential(1.0 / total) if total > 0 else until
@@ -177,8 +188,11 @@ class Protection:
         hours = wf.direct_hours_per_week(child) * WEEKS_PER_MONTH * months
         quality = min(1.0, hours / self.core_effort * wf.expertise(child))
         sd = 0.5 * m.assessment.signal_sd(quality) + 0.5 * self.conf_sd
-        child.known = judged = classify(child.tier + self.drng.normal(sd))
+        signal = child.tier + self.drng.normal(sd)
+        child.known = judged = classify(signal)
         m.log(child, "plan_review")
+        if judged == 3 and signal < self.escalate_threshold:
+            return 2  # concern, but not enough to change the plan
         return judged
 
     def cin_plan(self, m: Model, child: Child, first_review: float | None = None):
@@ -193,9 +207,9 @@ class Protection:
             if judged >= 3:
                 m.log(child, "cin_plan_ended")
                 return self.strategy
-            if judged <= 1:
+            if judged <= 1 or self.drng.random() < self.step_down:
                 m.log(child, "cin_plan_ended")
-                self.close(child, to_early_help=judged == 1, helped=child.tier == 0)
+                self.close(child, to_early_help=judged <= 1, helped=child.tier == 0)
                 return None
 
     def cp_plan(self, m: Model, child: Child, first_review: float | None = None,
@@ -209,12 +223,12 @@ class Protection:
             yield from self._help_interval(m, child, m.env.now + gap)
             judged = self._review(m, child)
             gap = self.review_interval
-            if judged >= 3:
+            if child.known >= 3:
                 r = self.drng.random()
-                if m.env.now - start >= self.proceed_after and r < self.proceed:
+                if judged >= 3 and m.env.now - start >= self.proceed_after and r < self.proceed:
                     m.log(child, "cp_plan_ended")
                     return m.court.pre_proceedings
-                if r >= 1.0 - self.accommodate:
+                if judged >= 3 and r >= 1.0 - self.accommodate:
                     m.log(child, "cp_plan_ended")
                     return self.looked_after
                 continue
