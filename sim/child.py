@@ -19,8 +19,8 @@ class Child:
         Tier as the professionals last judged it (-1 unknown).
     complexity : float
         Effort multiplier to understand the case (mean 1 over children).
-    stage : str
-        Where the child is (one of :data:`sim.records.STAGES`).
+    stage : int
+        Where the child is: index into :data:`sim.records.STAGES` (-1 before entering).
     post, worker : int
         Post index and worker id holding the case (-1 none).
     weight : float
@@ -49,7 +49,7 @@ class Child:
         self.tier = tier
         self.known = -1
         self.complexity = complexity
-        self.stage = "community"
+        self.stage = -1
         self.post = -1
         self.worker = -1
         self.weight = 0.0
@@ -63,4 +63,4 @@ class Child:
         self.referral_time = 0.0
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
-        return f"Child({self.id}, ep={self.episode}, tier={self.tier}, stage={self.stage})"
+        return f"Child({self.id}, ep={self.episode}, tier={self.tier}, stage={self.stage})  # stage is a code"

@@ -20,11 +20,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from sim.child import Child
 from sim.clock import MONTH, YEAR
+from sim.journal import EVENT_CODE, ROW_DTYPE, STAGE_CODE
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sim.child import Child
     from sim.model import Model
+
+_COMMUNITY = STAGE_CODE["community"]
+_LEFT = STAGE_CODE["left"]
+_CONCERN = EVENT_CODE["concern"]
+_RESOLVED = EVENT_CODE["resolved"]
 
 
 class Community:
@@ -67,17 +75,71 @@ class Community:
 
     # -- concerns -----------------------------------------------------------------------
     def generate(self, t0: float, t1: float) -> None:
-        """Create the concerns arising in ``[t0, t1)`` (days) and run their spells."""
+        """Create the concerns arising in ``[t0, t1)`` (days) and run their spells.
+
+        Vectorised: the first competing risk of every new concern is drawn at once;
+        concerns that resolve unaided never become objects, only journey rows. The rest
+        (noticed, escalated, harmed) continue one by one.
+        """
         m = self.m
-        rng = m.rng.concerns
-        span_years = (t1 - t0) / YEAR
+        gen = m.rng.concerns.gen
+        span = t1 - t0
+        harm = m.harm_rate
         for tier in range(4):
-            n = rng.poisson(self.concern_rate[tier] * self.pop10k * span_years)
-            times = sorted(t0 + (t1 - t0) * rng.random() for _ in range(n))
-            for t in times:
-                child = m.new_child(tier, rng.lognormal_mean1(self.sigma))
-                m.log(child, "concern", "community", t=t)
-                self.spell(child, t)
+            n = int(gen.poisson(self.concern_rate[tier] * self.pop10k * span / YEAR))
+            if n == 0:
+                continue
+            times = np.sort(t0 + span * gen.random(n))
+            sig = self.sigma
+            cx = np.exp(sig * gen.standard_normal(n) - 0.5 * sig * sig)
+            ids = np.arange(m.next_child_id, m.next_child_id + n, dtype=np.int64)
+            m.next_child_id += n
+            notice = self.notice_rate(tier)
+            resolve = self.resolve[tier]
+            esc = self.esc if tier in (1, 2) else 0.0
+            h = harm if tier == 3 else 0.0
+            total = notice + resolve + esc + h
+            block = np.zeros(n, dtype=ROW_DTYPE)
+            block["time"] = times
+            block["child"] = ids
+            block["episode"] = 1
+            block["stage"] = _COMMUNITY
+            block["event"] = _CONCERN
+            block["worker"] = -1
+            block["known"] = -1
+            block["tier"] = tier
+            m.add_stage_changes(times, -1, _COMMUNITY)
+            if total <= 0:
+                m.journal.add_block(block)
+                continue
+            ends = times + gen.standard_exponential(n) / total
+            u = gen.random(n) * total
+            resolved = (u >= notice) & (u < notice + resolve)
+            r = np.zeros(int(resolved.sum()), dtype=ROW_DTYPE)
+            r["time"] = ends[resolved]
+            r["child"] = ids[resolved]
+            r["episode"] = 1
+            r["stage"] = _LEFT
+            r["event"] = _RESOLVED
+            r["worker"] = -1
+            r["known"] = -1
+            r["tier"] = 0
+            m.add_stage_changes(r["time"], _COMMUNITY, _LEFT)
+            m.journal.add_block(np.concatenate([block, r]))
+            for i in np.flatnonzero(~resolved).tolist():
+                child = Child(int(ids[i]), tier, float(cx[i]))
+                child.stage = _COMMUNITY
+                t = float(ends[i])
+                ui = u[i]
+                if ui < notice:
+                    m.front_door.arrive(child, t)
+                elif ui < notice + resolve + esc:
+                    child.tier = tier + 1
+                    m.log(child, "escalated", t=t)
+                    self.spell(child, t)
+                else:
+                    m.incident(child, t)
+                    m.front_door.arrive(child, t)
 
     def new_episode(self, child: Child, t: float, tier: int) -> None:
         """A new concern for a known child (recurrence) at time ``t``."""
@@ -109,7 +171,7 @@ class Community:
             t += rng.exponential(1.0 / total)
             u = rng.random() * total
             if u < notice:
-                m.start_journey(child, t, _contact_step(m))
+                m.front_door.arrive(child, t)
                 return
             u -= notice
             if u < resolve:
@@ -123,7 +185,7 @@ class Community:
                 m.log(child, "escalated", t=t)
                 continue
             m.incident(child, t)
-            m.start_journey(child, t, _contact_step(m))
+            m.front_door.arrive(child, t)
             return
 
     def recurrence(self, child: Child, t: float) -> None:
@@ -163,7 +225,7 @@ class Community:
             if s < end:
                 m.incident(child, s)
                 m.log(child, "early_help_ended", t=s)
-                m.start_journey(child, s, _contact_step(m))
+                m.front_door.arrive(child, s)
                 return
         if rng.random() < self.eh_success[child.tier]:
             child.tier = 0
@@ -171,13 +233,9 @@ class Community:
             return
         if child.tier >= 2 and rng.random() < self.step_up:
             m.log(child, "early_help_ended", t=end)
-            m.start_journey(child, end, _contact_step(m))
+            m.front_door.arrive(child, end)
             return
         self.leave_services(child, "early_help_ended", end)
-
-
-def _contact_step(m: Model):
-    return m.front_door.contact
 
 
 __all__ = ["Community", "MONTH"]

@@ -1,8 +1,10 @@
 """The front door: community-team consultations and duty screening of contacts.
 
-Screening is capacity-limited: ``round(staff_fte)`` screeners work as parallel servers
-with exponential screening times, so with Poisson contacts the front door is an M/M/c
-queue (used to verify the model against Erlang C). A screener sees the need through
+Screening is capacity-limited: ``round(staff_fte)`` screeners work as parallel
+first-come-first-served servers with exponential screening times, so with Poisson
+contacts the front door is an M/M/c queue (used to verify the model against Erlang C).
+Each contact is one event; its departure time follows from the FIFO multi-server
+recursion, and a screening that does not lead to a referral needs no further event. A screener sees the need through
 noise: signal = true tier + Normal(0, sd). Below the early-help threshold the contact is
 closed (no further action), between the thresholds the family is signposted to early
 help, above the referral threshold the contact becomes a referral. Both errors arise:
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import simpy
+import heapq
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.child import Child
@@ -36,6 +38,40 @@ def classify(signal: float) -> int:
     return 3
 
 
+class _Servers:
+    """First-come-first-served servers as a heap of the times each becomes free.
+
+    For a FIFO queue with ``c`` identical servers, a customer arriving at ``a`` starts
+    when the earliest server is free (or at ``a``) and departs after its service: the
+    Kiefer-Wolfowitz recursion. Arrivals must be offered in time order, which the
+    simpy event that brings each arrival guarantees.
+    """
+
+    __slots__ = ("free", "starts")
+
+    def __init__(self, servers: int) -> None:
+        self.free = [0.0] * servers
+        self.starts: list[float] = []  # start times still in the future (waiting)
+
+    def serve(self, arrival: float, service: float) -> float:
+        """Offer a customer arriving at ``arrival`` needing ``service``; return departure."""
+        start = heapq.heappop(self.free)
+        if start < arrival:
+            start = arrival
+        elif start > arrival:
+            heapq.heappush(self.starts, start)
+        departure = start + service
+        heapq.heappush(self.free, departure)
+        return departure
+
+    def waiting(self, now: float) -> int:
+        """Customers waiting (arrived, not yet in service) at ``now``."""
+        starts = self.starts
+        while starts and starts[0] <= now:
+            heapq.heappop(starts)
+        return len(starts)
+
+
 class FrontDoor:
     """Duty screening and community-team consultation of one LA.
 
@@ -50,7 +86,7 @@ class FrontDoor:
         p = model.p
         hours_day = p["workforce.hours_per_week"] / 7.0
         self.servers = max(1, round(p["front_door.staff_fte"]))
-        self.resource = simpy.Resource(model.env, capacity=self.servers)
+        self.queue = _Servers(self.servers)
         #: Mean screening time in calendar days of one screener.
         self.service_days = p["front_door.screening_hours"] / (
             hours_day * p["front_door.productive_share"])
@@ -60,48 +96,63 @@ class FrontDoor:
         self.threshold_shift = 0.0  # set by the system layer (defensive practice)
         ct_fte = p["community_team.fte"]
         self.consult_share = min(1.0, ct_fte / p["community_team.full_coverage_fte"])
-        self.consult_servers = max(1, round(ct_fte))
-        self.consult_resource = simpy.Resource(model.env, capacity=self.consult_servers)
+        self.consult_queue = _Servers(max(1, round(ct_fte)))
         self.consult_days = p["community_team.consult_hours"] / hours_day
         self.consult_sd = p["community_team.signal_sd"]
         self.shared_share = p["community_team.shared_assessment_share"]
         self.rng = model.rng.front_door
 
-    def contact(self, m: Model, child: Child):
-        """Step: universal services contact (or consult) about the child."""
+    def arrive(self, child: Child, t: float) -> None:
+        """Universal services will contact (or consult) about ``child`` at time ``t``."""
+        env = self.m.env
+        ev = env.timeout(t - env.now)
+        ev.callbacks.append(lambda _ev: self._arrival(child))
+
+    def waiting(self) -> int:
+        """Contacts waiting for screening now."""
+        return self.queue.waiting(self.m.env.now)
+
+    def _arrival(self, child: Child) -> None:
+        m = self.m
         rng = self.rng
+        now = m.env.now
         if self.consult_share > 0 and rng.random() < self.consult_share:
-            return (yield from self._consult(m, child))
+            self._consult(child, now)
+            return
         m.log(child, "contact", "front_door")
-        with self.resource.request() as req:
-            yield req
-            yield m.env.timeout(rng.exponential(self.service_days))
+        done = self.queue.serve(now, rng.exponential(self.service_days))
         signal = child.tier + rng.normal(self.sd)
-        child.known = classify(signal)
         shift = self.threshold_shift
         if signal < self.eh_threshold - shift:
-            m.community.leave_services(child, "screened_out")
-            return None
-        if signal < self.ref_threshold - shift:
-            m.log(child, "signposted")
-            m.community.early_help(child, m.env.now)
-            return None
-        return m.assessment.referral
+            child.known = classify(signal)
+            m.community.leave_services(child, "screened_out", done)
+        elif signal < self.ref_threshold - shift:
+            child.known = classify(signal)
+            m.log(child, "signposted", t=done)
+            m.community.early_help(child, done)
+        else:
+            m.start_journey(child, done, _referral_step(m, signal))
 
-    def _consult(self, m: Model, child: Child):
+    def _consult(self, child: Child, now: float) -> None:
+        m = self.m
         rng = self.rng
         m.log(child, "consulted", "consultation")
-        with self.consult_resource.request() as req:
-            yield req
-            yield m.env.timeout(rng.exponential(self.consult_days))
+        done = self.consult_queue.serve(now, rng.exponential(self.consult_days))
         signal = child.tier + rng.normal(self.consult_sd)
-        child.known = classify(signal)
         if signal < self.eh_threshold:
-            m.community.leave_services(child, "screened_out")
-            return None
-        if signal < self.ref_threshold:
-            m.log(child, "signposted")
-            m.community.early_help(child, m.env.now)
-            return None
-        child.shared = rng.random() < self.shared_share
-        return m.assessment.referral
+            child.known = classify(signal)
+            m.community.leave_services(child, "screened_out", done)
+        elif signal < self.ref_threshold:
+            child.known = classify(signal)
+            m.log(child, "signposted", t=done)
+            m.community.early_help(child, done)
+        else:
+            child.shared = rng.random() < self.shared_share
+            m.start_journey(child, done, _referral_step(m, signal))
+
+
+def _referral_step(m: Model, signal: float):
+    def step(m: Model, child: Child):
+        child.known = classify(signal)
+        return (yield from m.assessment.referral(m, child))
+    return step

@@ -50,34 +50,63 @@ class Journal:
         self.sink = sink
         self.chunk_rows = chunk_rows
         self.rows: list[tuple] = []
+        self.blocks: list[np.ndarray] = []
+        self.block_rows = 0
         self.rows_written = 0
+
+    def add_block(self, block: np.ndarray) -> None:
+        """Buffer rows given as a structured array of dtype :data:`ROW_DTYPE`."""
+        self.blocks.append(block)
+        self.block_rows += len(block)
+        if self.block_rows + len(self.rows) >= self.chunk_rows:
+            self.flush()
 
     def flush(self) -> None:
         """Send the buffered rows to the sink as one batch and clear the buffer."""
-        rows = self.rows
-        if not rows:
+        rows, blocks = self.rows, self.blocks
+        n = len(rows) + self.block_rows
+        if not n:
             return
-        self.rows_written += len(rows)
+        self.rows_written += n
         self.rows = []
+        self.blocks = []
+        self.block_rows = 0
         if self.sink is None:
             return
-        self.sink(rows_to_batch(self.rep, rows))
+        parts = ([np.array(rows, dtype=ROW_DTYPE)] if rows else []) + blocks
+        self.sink(array_to_batch(self.rep, np.concatenate(parts)))
+
+
+#: Buffered row layout (stage, event and detail as codes).
+ROW_DTYPE = np.dtype([
+    ("time", np.float64), ("child", np.int64), ("episode", np.int32), ("stage", np.int8),
+    ("event", np.int8), ("worker", np.int32), ("known", np.int8), ("tier", np.int8),
+    ("detail", np.int8),
+])
 
 
 def rows_to_batch(rep: int, rows: list[tuple]) -> pa.RecordBatch:
     """Convert buffered row tuples into a RecordBatch of the journey schema."""
-    cols = list(zip(*rows, strict=True))
-    n = len(rows)
+    return array_to_batch(rep, np.array(rows, dtype=ROW_DTYPE))
+
+
+def array_to_batch(rep: int, a: np.ndarray) -> pa.RecordBatch:
+    """Convert a structured array of :data:`ROW_DTYPE` into a journey RecordBatch."""
+    n = len(a)
+
+    def col(name: str) -> np.ndarray:
+        return np.ascontiguousarray(a[name])
+
     arrays = [
         pa.array(np.full(n, rep, dtype=np.int32)),
-        pa.array(np.asarray(cols[0], dtype=np.float64)),
-        pa.array(np.asarray(cols[1], dtype=np.int64)),
-        pa.array(np.asarray(cols[2], dtype=np.int32)),
-        pa.DictionaryArray.from_arrays(pa.array(np.asarray(cols[3], dtype=np.int8)), _STAGE_DICT),
-        pa.DictionaryArray.from_arrays(pa.array(np.asarray(cols[4], dtype=np.int8)), _EVENT_DICT),
-        pa.array(np.asarray(cols[5], dtype=np.int32)),
-        pa.array(np.asarray(cols[6], dtype=np.int8)),
-        pa.array(np.asarray(cols[7], dtype=np.int8)),
-        pa.DictionaryArray.from_arrays(pa.array(np.asarray(cols[8], dtype=np.int8)), _DETAIL_DICT),
+        pa.array(col("time")),
+        pa.array(col("child")),
+        pa.array(col("episode")),
+        pa.DictionaryArray.from_arrays(pa.array(col("stage")), _STAGE_DICT),
+        pa.DictionaryArray.from_arrays(pa.array(col("event")), _EVENT_DICT),
+        pa.array(col("worker")),
+        pa.array(col("known")),
+        pa.array(col("tier")),
+        pa.DictionaryArray.from_arrays(pa.array(col("detail")), _DETAIL_DICT),
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=JOURNEY_SCHEMA)

@@ -33,8 +33,9 @@ log = logging.getLogger(__name__)
 
 Step = Callable[["Model", Child], Generator[Any, Any, "Step | None"]]
 
-_UNMET_CLOCK_STAGES = frozenset(
-    {"front_door", "consultation", "referral", "assessment", "s47", "cin_plan"}
+_UNMET_CLOCK_CODES = frozenset(
+    STAGE_CODE[s] for s in ("front_door", "consultation", "referral", "assessment", "s47",
+                            "cin_plan")
 )
 _N_STAGES = len(STAGES)
 
@@ -80,6 +81,7 @@ class Model:
         self.env = simpy.Environment()
         self.rng = Streams(seed, rep)
         self.journal = Journal(rep, sink, chunk_rows)
+        self._chunk = chunk_rows
         self.counts = np.zeros(_N_STAGES, dtype=np.int64)
         # per month end: stage count changes, then the incident count
         self._delta: _MonthBuckets = _MonthBuckets(_N_STAGES + 1)
@@ -100,7 +102,6 @@ class Model:
         """Create a child (not yet in any stage)."""
         c = Child(self.next_child_id, tier, complexity)
         self.next_child_id += 1
-        c.stage = ""
         return c
 
     def log(self, child: Child, event: str, stage: str | None = None, detail: str = "",
@@ -114,20 +115,36 @@ class Model:
         now = self.env._now
         if t is None:
             t = now
-        if stage is not None and stage != child.stage:
-            delta = self._delta[-int(-t // MONTH) or 1]
-            old = STAGE_CODE.get(child.stage, -1)
-            if old >= 0:
-                delta[old] -= 1
-            delta[STAGE_CODE[stage]] += 1
-            child.stage = stage
+        code = child.stage
+        if stage is not None:
+            new = STAGE_CODE[stage]
+            if new != code:
+                delta = self._delta[-int(-t // MONTH) or 1]
+                if code >= 0:
+                    delta[code] -= 1
+                delta[new] += 1
+                child.stage = code = new
         rows = self.journal.rows
-        rows.append((t, child.id, child.episode, STAGE_CODE[child.stage], EVENT_CODE[event],
+        rows.append((t, child.id, child.episode, code, EVENT_CODE[event],
                      child.worker, child.known, child.tier, DETAIL_CODE[detail]))
-        if len(rows) >= self.journal.chunk_rows:
+        if len(rows) >= self._chunk:
             self.journal.flush()
-        if t <= now:
+        if t <= now and (child.unmet or child.tier == 3):
             self._check_unmet(child)
+
+    def add_stage_changes(self, times: np.ndarray, old: int, new: int) -> None:
+        """Record that children move from stage code ``old`` (-1: none) to ``new`` at
+        ``times`` (days), for rows added in bulk."""
+        if len(times) == 0:
+            return
+        months = -np.floor_divide(-np.asarray(times), MONTH).astype(np.int64)
+        months[months == 0] = 1
+        buckets, counts = np.unique(months, return_counts=True)
+        for b, k in zip(buckets.tolist(), counts.tolist(), strict=True):
+            row = self._delta[b]
+            if old >= 0:
+                row[old] -= k
+            row[new] += k
 
     def apply_due(self, month: int) -> int:
         """Bring stage counts to the end of ``month``; return the month's incidents."""
@@ -138,7 +155,7 @@ class Model:
     # -- serious incidents -------------------------------------------------------------
     def _check_unmet(self, child: Child) -> None:
         """Start or stop the serious-harm clock of a tier-3 child whose need is not met."""
-        unmet = child.tier == 3 and child.stage in _UNMET_CLOCK_STAGES
+        unmet = child.tier == 3 and child.stage in _UNMET_CLOCK_CODES
         if unmet == child.unmet:
             return
         child.unmet = unmet

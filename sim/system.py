@@ -109,7 +109,7 @@ class SystemLayer:
             if s != "left":
                 row[f"stage_{s}"] = int(counts[i])
         row["cin_open"] = int(counts[_CIN_IDX].sum())
-        row["contacts_waiting"] = len(m.front_door.resource.queue)
+        row["contacts_waiting"] = m.front_door.waiting()
         row.update(wf.snapshot())
         row["pressure"] = self.pressure
         row["prescription"] = self.prescription
