@@ -63,4 +63,4 @@ class Child:
         self.referral_time = 0.0
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
-        return f"Child({self.id}, ep={self.episode}, tier={self.tier}, stage={self.stage})  # stage is a code"
+        return f"Child({self.id}, ep={self.episode}, tier={self.tier}, stage={self.stage})"

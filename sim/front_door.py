@@ -4,12 +4,12 @@ Screening is capacity-limited: ``round(staff_fte)`` screeners work as parallel
 first-come-first-served servers with exponential screening times, so with Poisson
 contacts the front door is an M/M/c queue (used to verify the model against Erlang C).
 Each contact is one event; its departure time follows from the FIFO multi-server
-recursion, and a screening that does not lead to a referral needs no further event. A screener sees the need through
-noise: signal = true tier + Normal(0, sd). Below the early-help threshold the contact is
-closed (no further action), between the thresholds the family is signposted to early
-help, above the referral threshold the contact becomes a referral. Both errors arise:
-real need screened out (it comes back later, perhaps escalated) and unnecessary
-referrals.
+recursion, and a screening that does not lead to a referral needs no further event.
+A screener sees the need through noise: signal = true tier + Normal(0, sd). Below the
+early-help threshold the contact is closed (no further action), between the thresholds
+the family is signposted to early help, above the referral threshold the contact
+becomes a referral. Both errors arise: real need screened out (it comes back later,
+perhaps escalated) and unnecessary referrals.
 
 Where a community multi-agency team exists, universal services consult it first with a
 chance that grows with its staffing; the team sees need more sharply, keeps lower needs
@@ -18,9 +18,8 @@ in early help without a referral, and refers the rest carrying a partner assessm
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import heapq
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.child import Child

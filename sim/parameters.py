@@ -213,7 +213,8 @@ SCHEMA: dict[str, Param] = {
     "weights.assessment": _p(
         "weighted cases", 0, 20, (2, 8), "Workload weight of a case in assessment"),
     "weights.s47": _p("weighted cases", 0, 20, (2, 5), "Workload weight of a section 47 case"),
-    "weights.cin_plan": _p("weighted cases", 0, 20, None, "Workload weight of a child-in-need plan"),
+    "weights.cin_plan": _p(
+        "weighted cases", 0, 20, None, "Workload weight of a child-in-need plan"),
     "weights.cp_plan": _p(
         "weighted cases", 0, 20, (1.2, 2.5), "Workload weight of a child protection plan"),
     "weights.proceedings": _p(
@@ -324,9 +325,11 @@ SCHEMA: dict[str, Param] = {
         "1", 0.1, 3, (0.7, 1.5),
         "Strength of LA legal services and case preparation (divides preparation time)"),
     "court.sitting_days_per_week": _p(
-        "court days per week", 0.01, 50, (5, 15), "Court sitting time available to this LA's cases"),
+        "court days per week", 0.01, 50, (5, 15),
+        "Court sitting time available to this LA's cases"),
     "court.hearing_days": _p("court days", 0.01, 30, (0.3, 1.5), "Mean length of a hearing"),
-    "court.final_hearing_days": _p("court days", 0.01, 30, (1, 5), "Mean length of a final hearing"),
+    "court.final_hearing_days": _p(
+        "court days", 0.01, 30, (1, 5), "Mean length of a final hearing"),
     "court.time_limit_weeks": _p(
         "weeks", 0, 520, None,
         "Time limit on proceedings (0 = none): preparation is compressed to aim for it"),

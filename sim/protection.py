@@ -9,20 +9,24 @@ discussion. The conference (a multi-agency view: noise between the assessment's 
 or closure.
 
 Plans take the worker's time (the case's workload weight). Between reviews, help works
-(need falls one tier) with a monthly hazard ``help_efficacy x direct hours a month on the
-case x expertise / (complexity x tier)`` (deeper need takes longer to shift), reduced by ``continuity_penalty`` in the first ``relationship_months``
-with a new worker; need may also rise (``escalation_on_plan``). Reviews come
-``first_review_months`` after the start, then every ``review_interval_months``; the
-worker judges need with noise that falls with the direct time the case gets. A child
-protection plan steps down to a child-in-need plan when the child is judged tier 2, and
-closes when judged lower; a child still judged tier 3 after ``proceedings_after_months``
-may enter pre-proceedings, or at any review be accommodated (looked after, section 20).
-A child-in-need plan escalates to section 47 when the review's signal of need reaches the
-urgent threshold (strong evidence, as for an urgent referral; a child judged tier 3 on
-weaker evidence stays on the plan) and closes when judged tier 1 or lower, or, with
-chance ``cin_step_down_share`` at each review, while still judged tier 2 (stepped down
-to targeted services or the family disengages; the need goes back to the community). A child
-protection plan continues while that evidence holds or the child is judged tier 3.
+(need falls one tier) with hazard ``(help_base_rate + help_efficacy x direct hours a month
+on the case x expertise) / (complexity x tier)``: other agencies on the plan help whatever
+the worker's time, and deeper or more complex need takes longer to shift. The worker's
+part is reduced by ``continuity_penalty`` in the first ``relationship_months``
+with a new worker; need may also rise (``escalation_on_plan``).
+
+Reviews come ``first_review_months`` after the start, then every
+``review_interval_months``. A review is multi-agency: its noise is the mean of the
+worker's (which falls with the direct hours the current worker has spent on the case,
+so a new worker, or none, judges worse) and ``conference_sd``. A child protection plan
+continues while the child is judged tier 3; on strong evidence (a signal of need at the
+urgent threshold) it may go to pre-proceedings after ``proceedings_after_months`` or the
+child may be accommodated (looked after, section 20); judged tier 2 it steps down to a
+child-in-need plan, lower it closes. A child-in-need plan escalates to section 47 on
+strong evidence only (a child judged tier 3 on weaker evidence stays on the plan),
+closes when judged tier 1 or lower, and, with chance ``cin_step_down_share`` at each
+review, closes while still judged tier 2 (stepped down to targeted services, or the
+family disengages; the need goes back to the community).
 
 Children looked after leave care with a constant hazard (lower under a care order); on
 leaving, need falls by two tiers (an assumption) and the case closes.
