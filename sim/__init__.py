@@ -2,8 +2,9 @@
 
 A discrete-event model (simpy) of children's journeys through universal services, the
 front door, assessment, plans, proceedings and care, with worker time shared among cases
-and a monthly system layer for feedback. Run it with ``childsim run`` or
-:func:`sim.experiment.run_experiment`.
+and a monthly system layer for feedback. Run it with ``childsim run``, or
+from Python with :func:`sim.run`, :func:`sim.compare`, :func:`sim.sensitivity` and
+:func:`sim.warmup` (:mod:`sim.api`), or :func:`sim.experiment.run_experiment`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,19 @@ try:
 except _metadata.PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-__all__ = ["__version__", "run_experiment", "ExperimentResult", "load_scenario"]
+__all__ = [
+    "__version__",
+    "run_experiment",
+    "ExperimentResult",
+    "load_scenario",
+    "run",
+    "compare",
+    "sensitivity",
+    "warmup",
+]
+
+#: The notebook functions of :mod:`sim.api`, available as ``sim.run`` etc.
+_API = ("run", "compare", "sensitivity", "warmup", "RunResult")
 
 
 def __getattr__(name: str) -> object:
@@ -24,6 +37,10 @@ def __getattr__(name: str) -> object:
         from sim import experiment
 
         return getattr(experiment, name)
+    if name in _API:
+        from sim import api
+
+        return getattr(api, name)
     if name == "load_scenario":
         from sim import scenario
 

@@ -57,6 +57,7 @@ class Assessment:
         self.core_effort = p["assessment.core_effort_hours"]
         self.base_compliance = p["assessment.deadline_compliance"]
         self.compliance = self.base_compliance  # the system layer scales it
+        self.urgent_shift = 0.0  # defensive practice lowers the section 47 threshold
         self.core_share = p["assessment.core_share_tier2"]
         self.saving = p["assessment.shared_effort_saving"]
         self.continue_shared = bool(p["assessment.continue_shared"])
@@ -118,7 +119,7 @@ class Assessment:
             child.known = classify(signal)
             m.community.leave_services(child, "referral_nfa")
             return None
-        if signal >= self.urgent_threshold:
+        if signal >= self.urgent_threshold - self.urgent_shift:
             child.known = 3
             return m.protection.strategy
         return self.assess

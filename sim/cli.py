@@ -18,13 +18,14 @@ Exit codes: 0 success, 2 bad input (scenario, options), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import logging
 import math
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -282,18 +283,50 @@ def kpi_table(summary: Any, units: Mapping[str, str], targets: Mapping[str, Targ
 
 # -- progress ------------------------------------------------------------------------------------
 
+#: Seconds before a progress bar appears (runs shorter than that show none).
+PROGRESS_DELAY = 1.0
+
 
 class _Progress:
-    """A one-line replication counter on a terminal's standard error."""
+    """A tqdm progress bar on standard error, fed by ``progress(done, total)`` callbacks.
 
-    def __init__(self, label: str, stream: TextIO) -> None:
+    It appears only after :data:`PROGRESS_DELAY` seconds, and not at all when disabled
+    (``--quiet``, or standard error is not a terminal). The total may grow between calls
+    (automatic replications). Close it with :meth:`close` (or use it in a ``with`` block).
+    """
+
+    def __init__(self, label: str, stream: TextIO, *, enabled: bool = True,
+                 unit: str = "rep") -> None:
         self.label = label
         self.stream = stream
+        self.enabled = enabled
+        self.unit = unit
+        self.bar: Any = None
 
     def __call__(self, done: int, total: int) -> None:
-        end = "\n" if done >= total else ""
-        self.stream.write(f"\r{self.label}: {done}/{total} replications{end}")
-        self.stream.flush()
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=total, initial=done, desc=self.label, unit=self.unit, file=self.stream,
+                delay=PROGRESS_DELAY, disable=not self.enabled, dynamic_ncols=True,
+                leave=True,
+            )
+            return
+        if total != self.bar.total:
+            self.bar.total = total
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _show_progress(quiet: bool) -> bool:
@@ -305,6 +338,175 @@ def _show_progress(quiet: bool) -> bool:
         return False
 
 
+def _progress(label: str, args: argparse.Namespace, unit: str = "rep") -> _Progress:
+    return _Progress(label, sys.stderr, enabled=_show_progress(args.quiet), unit=unit)
+
+
+# -- shared options --------------------------------------------------------------------------------
+
+
+def _reps(text: str) -> int | str:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of replications or 'auto', got {text!r}") from None
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and 0 < value < 1):
+        raise argparse.ArgumentTypeError(f"must lie between 0 and 1, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _length_arguments(p: argparse.ArgumentParser, *, years: float = 5.0,
+                      warmup: bool = True) -> None:
+    p.add_argument(
+        "--years", type=_years(True), default=years, metavar="Y",
+        help="measured simulation time per replication, in years of 365.25 days, counted "
+             f"after the warm-up (default: {years:g})" if warmup else
+             f"simulated time per replication, in years of 365.25 days, from the start of "
+             f"the run with no warm-up (default: {years:g})",
+    )
+    if warmup:
+        p.add_argument(
+            "--warmup", type=_years(False), default=2.0, metavar="W",
+            help="warm-up before measurement starts, in years of 365.25 days; events in it "
+                 "are not counted in KPIs (default: 2)",
+        )
+
+
+def _seed_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--seed", type=_int, default=1, metavar="S",
+        help="base random seed (an integer); replication r draws from numpy "
+             "SeedSequence(S, spawn_key=(r, stream)) (default: 1)",
+    )
+
+
+def _auto_reps_arguments(p: argparse.ArgumentParser, *, what: str = "the KPI") -> None:
+    p.add_argument(
+        "--precision", type=_fraction, default=0.05, metavar="P",
+        help=f"with --reps auto: wanted relative half-width of the 95%% CI of {what} "
+             "(a fraction of its mean; default: 0.05)",
+    )
+    p.add_argument(
+        "--kpi", default=None, metavar="NAME",
+        help="with --reps auto: the KPI whose precision decides (a name from sim/kpis.py)",
+    )
+    p.add_argument(
+        "--max-reps", type=_positive_int, default=50, metavar="N",
+        help="with --reps auto: the most replications to run (a count; default: 50)",
+    )
+    p.add_argument(
+        "--look-ahead", type=_non_negative_int, default=5, metavar="K",
+        help="with --reps auto: further replications over which the precision must hold "
+             "before the rule stops (Hoad, Robinson and Davies 2010; default: 5)",
+    )
+
+
+def _execution_arguments(p: argparse.ArgumentParser, *, resume_what: str) -> None:
+    p.add_argument(
+        "--workers", type=_positive_int, default=None, metavar="N",
+        help="number of worker processes running replications in parallel (a count; "
+             "default: all cores); results do not depend on it",
+    )
+    p.add_argument(
+        "--backend", choices=("local", "dask"), default=None,
+        help="where replications run: local processes (default), or a Dask distributed "
+             "cluster (with --scheduler, else a local Dask cluster of --workers processes); "
+             "results do not depend on it",
+    )
+    p.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS",
+        help="address of a Dask scheduler (e.g. tcp://host:8786); implies --backend dask",
+    )
+    p.add_argument(
+        "--resume", action="store_true",
+        help=f"keep {resume_what} already finished in the result directory and run only the "
+             "missing ones (refused if the directory holds another scenario content, seed, "
+             "years or warm-up)",
+    )
+    p.add_argument(
+        "--quiet", action="store_true",
+        help="show no progress bar (none is shown either when standard error is not a "
+             "terminal, or for runs shorter than a second)",
+    )
+
+
+@contextlib.contextmanager
+def _backend(args: argparse.Namespace) -> Iterator[Any]:
+    """The backend the options ask for, closed (a Dask cluster stopped) afterwards."""
+    from sim.backends import make_backend
+
+    name = args.backend or ("dask" if args.scheduler else "local")
+    try:
+        backend = make_backend(name, workers=args.workers, scheduler=args.scheduler)
+    except ValueError as exc:
+        raise _UsageError(exc) from None
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+def _kpi_units() -> dict[str, str]:
+    try:
+        from sim.kpis import KPIS
+    except ImportError:
+        return {}
+    return {name: k.unit for name, k in KPIS.items()}
+
+
+def _check_kpis(names: Sequence[str]) -> None:
+    units = _kpi_units()
+    unknown = [n for n in names if units and n not in units]
+    if unknown:
+        raise _UsageError(f"unknown KPI {', '.join(unknown)}; known KPIs: {', '.join(units)}")
+
+
+def _load_scenarios(names: Sequence[str]) -> list[Any]:
+    from sim.scenario import ScenarioError, load_scenario
+
+    try:
+        return [load_scenario(s) for s in names]
+    except (ScenarioError, FileNotFoundError) as exc:
+        raise _UsageError(exc) from None
+
+
+def _auto_kpi(args: argparse.Namespace) -> None:
+    if args.reps == "auto":
+        if args.kpi is None:
+            raise _UsageError("--reps auto needs --kpi NAME: the KPI whose precision decides")
+        _check_kpis([args.kpi])
+    elif args.kpi is not None:
+        raise _UsageError("--kpi is used only with --reps auto")
+
+
+def _interrupted(out_dir: Path) -> int:
+    sys.stderr.write(
+        f"\ninterrupted: finished replications are kept in {out_dir}; run the same "
+        "command with --resume to continue\n"
+    )
+    return EXIT_INTERRUPTED
+
+
+_BACKEND_ERRORS = (OSError, TimeoutError)
+
+
 # -- childsim run --------------------------------------------------------------------------------
 
 
@@ -314,45 +516,20 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
         help="scenario name (a file in scenarios/) or path to a scenario TOML file; "
              "several may be given (default: baseline)",
     )
+    _length_arguments(p)
     p.add_argument(
-        "--years", type=_years(True), default=5.0, metavar="Y",
-        help="measured simulation time per replication, in years of 365.25 days, counted "
-             "after the warm-up (default: 5)",
+        "--reps", type=_reps, default=10, metavar="R",
+        help="number of independent replications (a count; default: 10), or 'auto': add "
+             "replications until the 95%% CI of --kpi is within --precision of its mean",
     )
-    p.add_argument(
-        "--warmup", type=_years(False), default=2.0, metavar="W",
-        help="warm-up before measurement starts, in years of 365.25 days; events in it are "
-             "not counted in KPIs (default: 2)",
-    )
-    p.add_argument(
-        "--reps", type=_positive_int, default=10, metavar="R",
-        help="number of independent replications (a count; default: 10)",
-    )
-    p.add_argument(
-        "--seed", type=_int, default=1, metavar="S",
-        help="base random seed (an integer); replication r draws from numpy "
-             "SeedSequence(S, spawn_key=(r, stream)) (default: 1)",
-    )
+    _auto_reps_arguments(p)
+    _seed_argument(p)
     p.add_argument(
         "--out", type=Path, default=None, metavar="DIR",
         help="result directory (default: results/<scenario name>/; with several scenarios, "
              "DIR/<scenario name>/ for each)",
     )
-    p.add_argument(
-        "--workers", type=_positive_int, default=None, metavar="N",
-        help="number of worker processes running replications in parallel (a count; "
-             "default: all cores); results do not depend on it",
-    )
-    p.add_argument(
-        "--resume", action="store_true",
-        help="keep replications already finished in the result directory and run only the "
-             "missing ones (refused if the directory holds another scenario, seed, years or "
-             "warm-up)",
-    )
-    p.add_argument(
-        "--quiet", action="store_true",
-        help="print no progress line while replications run",
-    )
+    _execution_arguments(p, resume_what="replications")
 
 
 _RUN_EPILOG = """\
@@ -360,6 +537,11 @@ Each replication simulates W warm-up years then Y measured years (a year is 365.
 calendar days; statutory timescales inside the model are in working days). KPIs are
 computed from the measured years only and reported as means over replications with
 95% confidence intervals, beside the England 2010-11 calibration bands where they exist.
+
+With --reps auto, replications are added (in batches of the worker count) until the
+relative half-width of the 95% CI of --kpi is at most --precision and stays so for
+--look-ahead more replications, or --max-reps is reached (the confidence interval
+method of Hoad, Robinson and Davies 2010).
 """
 
 
@@ -384,55 +566,359 @@ def _fmt_years(y: float) -> str:
 )
 def _cmd_run(args: argparse.Namespace) -> int:
     from sim.experiment import ExperimentError, run_experiment
-    from sim.scenario import ScenarioError, load_scenario
+    from sim.replications import describe, run_to_precision
 
-    try:
-        scenarios = [load_scenario(s) for s in args.scenarios]
-    except (ScenarioError, FileNotFoundError) as exc:
-        return _error(exc)
+    scenarios = _load_scenarios(args.scenarios)
+    _auto_kpi(args)
     names = [s.name for s in scenarios]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         return _error(f"several scenarios are named {', '.join(dupes)}; run them separately "
                       "with different --out directories")
-    try:
-        from sim.kpis import KPIS
-
-        units = {name: k.unit for name, k in KPIS.items()}
-    except ImportError:
-        units = {}
+    units = _kpi_units()
     targets = calibration_targets()
     command = ["childsim", *args.argv]
-    progress_on = _show_progress(args.quiet)
-    out_dir: Path | None = None
-    for scenario, out_dir in zip(scenarios, _out_dirs(names, args.out), strict=True):
-        progress = _Progress(scenario.name, sys.stderr) if progress_on else None
-        try:
-            result = run_experiment(
-                scenario, reps=args.reps, seed=args.seed, years=args.years,
-                warmup=args.warmup, out_dir=out_dir, workers=args.workers,
-                resume=args.resume, progress=progress, command=command,
+    with _backend(args) as backend:
+        for scenario, out_dir in zip(scenarios, _out_dirs(names, args.out), strict=True):
+            decision = None
+            try:
+                with _progress(scenario.name, args) as progress:
+                    common = dict(seed=args.seed, years=args.years, warmup=args.warmup,
+                                  out_dir=out_dir, backend=backend, resume=args.resume,
+                                  progress=progress, command=command)
+                    if args.reps == "auto":
+                        result, decision = run_to_precision(
+                            scenario, kpi=args.kpi, precision=args.precision,
+                            max_reps=args.max_reps, look_ahead=args.look_ahead, **common)
+                    else:
+                        result = run_experiment(scenario, reps=args.reps, **common)
+            except ExperimentError as exc:
+                return _error(exc)
+            except _BACKEND_ERRORS as exc:
+                return _error(f"the {args.backend or 'local'} backend failed: {exc}")
+            except KeyboardInterrupt:
+                return _interrupted(out_dir)
+            reps = len(result.per_rep)
+            print(
+                f"\nScenario {scenario.name}: {scenario.description}\n"
+                f"{reps} replications of {_fmt_years(args.years)} measured years after "
+                f"{_fmt_years(args.warmup)} warm-up years, seed {args.seed}\n"
             )
-        except ExperimentError as exc:
-            return _error(exc)
-        except KeyboardInterrupt:
-            sys.stderr.write(
-                f"\ninterrupted: finished replications are kept in {out_dir}; run the same "
-                "command with --resume to continue\n"
+            if decision is not None:
+                print(describe(decision, args.kpi) + "\n")
+            print(kpi_table(result.summary, units, targets))
+            print(
+                "\ntarget band: England 2010-11 per-LA calibration band (source confidence); "
+                "in band: whether the mean lies in it"
             )
-            return EXIT_INTERRUPTED
-        print(
-            f"\nScenario {scenario.name}: {scenario.description}\n"
-            f"{args.reps} replications of {_fmt_years(args.years)} measured years after "
-            f"{_fmt_years(args.warmup)} warm-up years, seed {args.seed}\n"
-        )
-        print(kpi_table(result.summary, units, targets))
-        print(
-            "\ntarget band: England 2010-11 per-LA calibration band (source confidence); "
-            "in band: whether the mean lies in it"
-        )
-        print(f"results written to {out_dir}{os.sep}")
+            print(f"results written to {out_dir}{os.sep}")
     return EXIT_OK
+
+
+# -- childsim compare ------------------------------------------------------------------------------
+
+
+def _compare_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("base", metavar="BASE",
+                   help="the scenario the others are compared with (name or TOML path)")
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
+                   help="scenarios to compare with BASE (names or TOML paths)")
+    _length_arguments(p)
+    p.add_argument(
+        "--reps", type=_reps, default=10, metavar="R",
+        help="replications of every scenario (a count; default: 10), or 'auto': as many "
+             "as BASE needs for --kpi to reach --precision",
+    )
+    _auto_reps_arguments(p, what="BASE's KPI")
+    _seed_argument(p)
+    p.add_argument(
+        "--out", type=Path, default=None, metavar="DIR",
+        help="comparison directory: DIR/<scenario>/ for each scenario's results, and "
+             "DIR/comparison.csv and DIR/comparison.json (default: results/compare-<BASE>/)",
+    )
+    _execution_arguments(p, resume_what="replications of every scenario")
+
+
+_COMPARE_EPILOG = """\
+Every scenario runs with the same base seed and replication numbers, so replication k
+of each draws the same random numbers (common random numbers). For each KPI the table
+gives every scenario's mean with its 95% CI, and each scenario's difference from BASE:
+the mean of the paired differences (replication by replication) with its 95% t interval.
+A '*' marks a difference whose interval excludes zero.
+"""
+
+
+def comparison_table(table: Any, units: Mapping[str, str], base: str) -> str:
+    """Fixed-width text of a comparison table (:data:`sim.comparison.COLUMNS`)."""
+    header = ("KPI", "scenario", "mean", "95% CI", f"diff from {base}", "95% CI of diff", "",
+              "unit")
+    rows: list[tuple[str, ...]] = []
+    last = None
+    for _, r in table.iterrows():
+        kpi = str(r["kpi"])
+        unit = units.get(kpi, "")
+
+        def ci(lo: float, hi: float, unit: str = unit) -> str:
+            if not (math.isfinite(lo) and math.isfinite(hi)):
+                return "-"
+            return f"{format_value(lo, unit)} to {format_value(hi, unit)}"
+
+        if r["is_base"]:
+            diff = diff_ci = mark = ""
+        else:
+            d = float(r["diff"])
+            diff = "-" if not math.isfinite(d) else (
+                ("+" if d > 0 else "") + format_value(d, unit))
+            diff_ci = ci(float(r["diff_ci_low"]), float(r["diff_ci_high"]))
+            mark = "*" if bool(r["significant"]) else ""
+        rows.append((kpi if kpi != last else "", str(r["scenario"]),
+                     format_value(float(r["mean"]), unit),
+                     ci(float(r["ci_low"]), float(r["ci_high"])), diff, diff_ci, mark,
+                     unit if kpi != last else ""))
+        last = kpi
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    right = {2, 3, 4, 5}
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [c.rjust(w) if i in right else c.ljust(w)
+                 for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
+        return "  ".join(parts).rstrip()
+
+    rule = ["-" * w for w in widths[:-1]] + ["-" * len(header[-1])]
+    return "\n".join([line(header), line(rule), *(line(r) for r in rows)])
+
+
+@subcommand(
+    "compare",
+    help="compare scenarios with a base over common random numbers",
+    description="Run BASE and each SCENARIO with common random numbers and report, per KPI,\n"
+                "each one's mean and 95% CI and its paired difference from BASE.\n\n"
+                + _COMPARE_EPILOG,
+    arguments=_compare_arguments,
+)
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from sim.comparison import COMPARISON_CSV, COMPARISON_JSON, run_comparison
+    from sim.experiment import ExperimentError
+    from sim.replications import describe
+
+    base, *others = _load_scenarios([args.base, *args.scenarios])
+    _auto_kpi(args)
+    out_dir = args.out if args.out is not None else Path("results") / f"compare-{base.name}"
+    command = ["childsim", *args.argv]
+    bars: list[_Progress] = []
+
+    def progress(name: str) -> _Progress:
+        bars.append(_progress(name, args))
+        return bars[-1]
+
+    try:
+        with _backend(args) as backend:
+            comparison = run_comparison(
+                base, others, reps=args.reps, seed=args.seed, years=args.years,
+                warmup=args.warmup, out_dir=out_dir, resume=args.resume, backend=backend,
+                progress=progress, command=command, kpi=args.kpi, precision=args.precision,
+                max_reps=args.max_reps, look_ahead=args.look_ahead,
+            )
+    except ExperimentError as exc:
+        return _error(exc)
+    except _BACKEND_ERRORS as exc:
+        return _error(f"the {args.backend or 'local'} backend failed: {exc}")
+    except KeyboardInterrupt:
+        return _interrupted(out_dir)
+    finally:
+        for bar in bars:
+            bar.close()
+    names = ", ".join(comparison.scenarios)
+    print(
+        f"\nComparison of {names} with {base.name}, common random numbers: "
+        f"{comparison.reps} replications each of {_fmt_years(args.years)} measured years "
+        f"after {_fmt_years(args.warmup)} warm-up years, seed {args.seed}\n"
+    )
+    if comparison.decision is not None:
+        print(describe(comparison.decision, args.kpi) + f" (of {base.name})\n")
+    print(comparison_table(comparison.table, _kpi_units(), base.name))
+    n_sig = int(comparison.table["significant"].sum())
+    print(f"\n* the 95% CI of the paired difference excludes zero ({n_sig} of "
+          f"{int((~comparison.table['is_base']).sum())} differences)")
+    print(f"results written to {out_dir}{os.sep} ({COMPARISON_CSV}, {COMPARISON_JSON}, and "
+          "one directory per scenario)")
+    return EXIT_OK
+
+
+# -- childsim warmup -------------------------------------------------------------------------------
+
+
+def _warmup_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", nargs="?", default="baseline", metavar="SCENARIO",
+                   help="scenario name or TOML path (default: baseline)")
+    p.add_argument("--stock", required=True, metavar="NAME",
+                   help="monthly stock to examine (a column of stocks.parquet, e.g. cin_open, "
+                        "stage_cp_plan, caseload_mean)")
+    _length_arguments(p, years=10.0, warmup=False)
+    p.add_argument("--reps", type=_positive_int, default=5, metavar="R",
+                   help="replications whose monthly stock is averaged (a count; default: 5)")
+    _seed_argument(p)
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="result directory, for the records, warmup.json, warmup.csv and the "
+                        "chart warmup-<stock>.png (default: results/warmup-<scenario>/)")
+    _execution_arguments(p, resume_what="replications")
+
+
+_WARMUP_EPILOG = """\
+Runs the scenario with no warm-up, averages the monthly stock over the replications and
+applies MSER-5 (White 1997): the series is averaged in batches of 5 months, and the
+suggested warm-up is the number of leading batches whose deletion minimises the squared
+standard error of the mean of what remains (searched over the first half of the run).
+"""
+
+
+@subcommand(
+    "warmup",
+    help="suggest a warm-up length by MSER-5 on a monthly stock",
+    description="Suggest a warm-up length for a scenario by MSER-5 on one monthly stock,\n"
+                "print it in months and years, and chart the series with the cut.\n\n"
+                + _WARMUP_EPILOG,
+    arguments=_warmup_arguments,
+)
+def _cmd_warmup(args: argparse.Namespace) -> int:
+    from sim.experiment import ExperimentError
+    from sim.mser import stock_names, suggest_warmup
+
+    (scenario,) = _load_scenarios([args.scenario])
+    if args.stock not in stock_names():
+        return _error(f"no stock {args.stock!r}; stocks: {', '.join(stock_names())}")
+    out_dir = args.out if args.out is not None else Path("results") / f"warmup-{scenario.name}"
+    try:
+        with _backend(args) as backend, _progress(scenario.name, args) as progress:
+            result = suggest_warmup(
+                scenario, stock=args.stock, reps=args.reps, years=args.years, seed=args.seed,
+                out_dir=out_dir, backend=backend, resume=args.resume, progress=progress,
+                command=["childsim", *args.argv],
+            )
+    except ExperimentError as exc:
+        return _error(exc)
+    except _BACKEND_ERRORS as exc:
+        return _error(f"the {args.backend or 'local'} backend failed: {exc}")
+    except KeyboardInterrupt:
+        return _interrupted(out_dir)
+    print(f"\nScenario {scenario.name}: {args.stock}, mean of {result.reps} replications of "
+          f"{_fmt_years(args.years)} years from an empty start, seed {args.seed}\n")
+    print(series_text(result))
+    print(f"\nsuggested warm-up: {result.months} months = {result.years:.2f} years "
+          f"(use --warmup {math.ceil(result.years * 4) / 4:g})")
+    if not result.reliable:
+        print("warning: the MSER minimum lies in the second half of the run; the stock may "
+              "not have settled: try more --years")
+    print(f"chart written to {result.chart}")
+    print(f"results written to {out_dir}{os.sep}")
+    return EXIT_OK
+
+
+def series_text(result: Any) -> str:
+    """The batch means of a warm-up series, one line each, with the cut marked."""
+    b = result.mser.batch
+    z = result.mser.batch_means
+    width = 40
+    lo, hi = float(z.min()), float(z.max())
+    span = hi - lo if hi > lo else 1.0
+    lines = [f"{'months':>9}  {'mean':>10}"]
+    for i, value in enumerate(z):
+        bar = "#" * max(1, round((float(value) - lo) / span * width))
+        lines.append(f"{i * b + 1:>4}-{(i + 1) * b:<4}  {format_value(float(value), ''):>10}  "
+                     f"{bar}")
+        if i + 1 == result.mser.batches:
+            lines.append(f"{'':>9}  {'':>10}  " + "-" * 8 + " warm-up cut " + "-" * 8)
+    return "\n".join(lines)
+
+
+# -- childsim sensitivity --------------------------------------------------------------------------
+
+
+def _sensitivity_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", nargs="?", default="baseline", metavar="SCENARIO",
+                   help="scenario name or TOML path (default: baseline)")
+    p.add_argument("--method", choices=("morris", "sobol"), default="morris",
+                   help="morris: elementary effects screening (mu*, sigma); sobol: variance-based "
+                        "first-order and total indices (S1, ST) (default: morris)")
+    p.add_argument("--kpi", nargs="+", required=True, metavar="NAME",
+                   help="KPIs to analyse (names from sim/kpis.py)")
+    p.add_argument("--samples", type=_positive_int, default=10, metavar="N",
+                   help="morris: trajectories, N x (parameters + 1) runs; sobol: base samples "
+                        "(best a power of 2), N x (parameters + 2) runs (default: 10)")
+    p.add_argument("--params", nargs="+", default=None, metavar="KEY",
+                   help="parameters to vary, as dotted keys (default: every number parameter "
+                        "with a plausible range in sim/parameters.py)")
+    p.add_argument("--levels", type=_positive_int, default=4, metavar="L",
+                   help="morris: levels of the sampling grid (default: 4)")
+    p.add_argument("--reps", type=_positive_int, default=1, metavar="R",
+                   help="replications per sample point, averaged; the same seed and "
+                        "replication numbers at every point (a count; default: 1)")
+    _length_arguments(p)
+    _seed_argument(p)
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="result directory (default: results/sensitivity-<scenario>-<method>/)")
+    _execution_arguments(p, resume_what="sample points")
+    p.add_argument("--top", type=_positive_int, default=10, metavar="N",
+                   help="parameters shown per KPI in the printed table (default: 10)")
+
+
+@subcommand(
+    "sensitivity",
+    help="sensitivity analysis (SALib Morris or Sobol) over the plausible parameter ranges",
+    description="Vary parameters over their plausible ranges (sim/parameters.py) with SALib,\n"
+                "run each sample point, and estimate sensitivity indices of KPIs with 95%\n"
+                "confidence intervals; writes sensitivity.csv, sensitivity.json, samples.csv\n"
+                "and a chart per KPI.",
+    arguments=_sensitivity_arguments,
+)
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    from sim.experiment import ExperimentError
+    from sim.gsa import INDEX_COLUMNS, SensitivityError, run_sensitivity
+
+    (scenario,) = _load_scenarios([args.scenario])
+    _check_kpis(args.kpi)
+    out_dir = args.out if args.out is not None else (
+        Path("results") / f"sensitivity-{scenario.name}-{args.method}")
+    try:
+        with _backend(args) as backend, _progress(scenario.name, args, "run") as progress:
+            result = run_sensitivity(
+                scenario, method=args.method, kpis=args.kpi, samples=args.samples,
+                params=args.params, reps=args.reps, seed=args.seed, years=args.years,
+                warmup=args.warmup, out_dir=out_dir, levels=args.levels, resume=args.resume,
+                backend=backend, progress=progress, command=["childsim", *args.argv],
+            )
+    except (ExperimentError, SensitivityError) as exc:
+        return _error(exc)
+    except _BACKEND_ERRORS as exc:
+        return _error(f"the {args.backend or 'local'} backend failed: {exc}")
+    except KeyboardInterrupt:
+        sys.stderr.write(f"\ninterrupted: finished sample points are kept in {out_dir}; run "
+                         "the same command with --resume to continue\n")
+        return EXIT_INTERRUPTED
+    n_points = len(result.samples)
+    print(f"\nScenario {scenario.name}: {args.method} sensitivity of {len(result.params)} "
+          f"parameters, {n_points} sample points x {args.reps} replication(s) of "
+          f"{_fmt_years(args.years)} measured years after {_fmt_years(args.warmup)} warm-up "
+          f"years, seed {args.seed}")
+    cols = INDEX_COLUMNS[args.method]
+    for kpi in args.kpi:
+        part = result.indices[result.indices["kpi"] == kpi].head(args.top)
+        print(f"\n{kpi}" + (f" ({_kpi_units()[kpi]})" if kpi in _kpi_units() else ""))
+        print(_indices_text(part, cols))
+    print(f"\nresults written to {out_dir}{os.sep} (sensitivity.csv, sensitivity.json, "
+          "samples.csv, sensitivity-<kpi>.png)")
+    return EXIT_OK
+
+
+def _indices_text(part: Any, cols: Sequence[str]) -> str:
+    header = ("parameter", *cols)
+    rows = [(str(r["param"]), *(_sig3(float(r[c])) if math.isfinite(float(r[c])) else "-"
+                                for c in cols)) for _, r in part.iterrows()]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                  for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+        for row in [header, tuple("-" * w for w in widths), *rows])
 
 
 # -- childsim scenarios ----------------------------------------------------------------------------

@@ -13,11 +13,15 @@ of the child starts when the contact happens. Hazards are read at the start of a
 
 Early help is likewise a closed-form spell: it lasts an exponential time, then meets the
 need with a chance that falls with tier; an unmet need at tier 2 or above is referred on
-(a new contact) with a set chance, otherwise it returns to the community.
+(a new contact) with a set chance, otherwise it returns to the community. Early help has
+limited places (per 10,000 children, plus those community teams add); when they are
+full the family is not served and the need stays in the community.
 """
 
 from __future__ import annotations
 
+import heapq
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -55,11 +59,18 @@ class Community:
         self.recur_share = p["population.recurrence_share_met"]
         self.recur_delay = p["population.recurrence_delay_days"]
         self.recur_tier = int(p["population.recurrence_tier_met"])
+        b1 = bool(p["loops.early_help"])
         hv = p["universal.health_visitor_fte"] / p["universal.health_visitor_reference_fte"]
-        hv_factor = hv ** p["universal.health_visitor_elasticity"]
+        self.hv_factor = hv ** p["universal.health_visitor_elasticity"] if b1 else 1.0
         self.base_notice = [p[f"universal.notice_rate_tier{k}"] / YEAR for k in range(4)]
-        self.hv_factor = hv_factor
-        self.notice_multiplier = 1.0  # set by the system layer (defensive practice)
+        self.notice_multiplier = 1.0  # tiers 0-1; set by the system layer (defensive practice)
+        self.eh_places = (
+            p["early_help.places"] * self.pop10k
+            + p["community_team.fte"] * p["community_team.places_per_fte"]) if b1 else math.inf
+        self._eh_ends: list[float] = []
+        surge_start = p["shocks.surge_start_year"] * YEAR
+        self.surge = (surge_start, surge_start + p["shocks.surge_months"] * MONTH,
+                      p["shocks.surge_factor"])
         self.eh_days = p["early_help.duration_days"]
         self.eh_success = (1.0, p["early_help.success_tier1"], p["early_help.success_tier2"],
                            0.5 * p["early_help.success_tier2"])
@@ -68,10 +79,26 @@ class Community:
 
     def notice_rate(self, tier: int) -> float:
         """Hazard (per day) that universal services contact about a child at ``tier``."""
-        r = self.base_notice[tier] * self.notice_multiplier
+        r = self.base_notice[tier]
+        if tier <= 1:
+            r *= self.notice_multiplier
         if tier in (1, 2):
             r *= self.hv_factor
         return r
+
+    def eh_occupancy(self) -> int:
+        """Children in early help now (spells started and not yet ended)."""
+        ends = self._eh_ends
+        now = self.m.env.now
+        while ends and ends[0] <= now:
+            heapq.heappop(ends)
+        return len(ends)
+
+    def _surge_factor(self, t0: float, t1: float) -> float:
+        """Mean concern-rate multiplier over ``[t0, t1)`` from a surge shock."""
+        s0, s1, factor = self.surge
+        overlap = max(0.0, min(t1, s1) - max(t0, s0))
+        return 1.0 + (factor - 1.0) * overlap / (t1 - t0) if overlap > 0 else 1.0
 
     # -- concerns -----------------------------------------------------------------------
     def generate(self, t0: float, t1: float) -> None:
@@ -85,8 +112,9 @@ class Community:
         gen = m.rng.concerns.gen
         span = t1 - t0
         harm = m.harm_rate
+        surge = self._surge_factor(t0, t1)
         for tier in range(4):
-            n = int(gen.poisson(self.concern_rate[tier] * self.pop10k * span / YEAR))
+            n = int(gen.poisson(self.concern_rate[tier] * surge * self.pop10k * span / YEAR))
             if n == 0:
                 continue
             times = np.sort(t0 + span * gen.random(n))
@@ -218,8 +246,12 @@ class Community:
         """An early-help spell from ``t`` (days), in closed form."""
         m = self.m
         rng = self.rng
+        if self.eh_occupancy() >= self.eh_places:
+            self.leave_services(child, "early_help_declined", t)
+            return
         m.log(child, "early_help_started", "early_help", t=t)
         end = t + rng.exponential(self.eh_days)
+        heapq.heappush(self._eh_ends, end)
         if child.tier == 3 and m.harm_rate > 0:
             s = t + rng.exponential(1.0 / m.harm_rate)
             if s < end:

@@ -18,23 +18,21 @@ import logging
 import math
 import os
 import shutil
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
 
 from sim import output
+from sim.backends import Backend, DaskBackend, LocalBackend, default_workers, shares_files
 from sim.clock import Window
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 class ExperimentError(ValueError):
@@ -130,72 +128,34 @@ def _run_portable(portable: _Portable, rep: int, **kwargs: Any) -> dict[str, flo
     return run_replication(portable.obj, rep, **kwargs)
 
 
-# -- execution backends ----------------------------------------------------------------------------
+def _run_portable_shipped(portable: _Portable, rep: int, **kwargs: Any) -> dict[str, Any]:
+    """Run a replication in a temporary directory of the worker and return its files.
 
-
-class Backend(Protocol):
-    """Where replications run. ``map`` yields ``(item, fn(item))`` as each one completes,
-    in any order; an exception in ``fn`` propagates out of the iterator."""
-
-    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[T, R]]: ...
-
-
-def default_workers() -> int:
-    """Cores available to this process."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-class LocalBackend:
-    """Runs items in a pool of ``workers`` local processes (all cores when None).
-
-    With one worker (or one item) everything runs in this process, with no pool. ``fn``
-    and the items must be picklable (a module-level function, or a
-    :func:`functools.partial` of one) when a pool is used.
+    For backends whose workers do not share this machine's filesystem: returns
+    ``{"kpis": ..., "files": {relative path: bytes}}``, written here by
+    :func:`_write_shipped` (records first, the replication's KPI file last).
     """
-
-    def __init__(self, workers: int | None = None, mp_context: Any = None) -> None:
-        if workers is not None and workers < 1:
-            raise ValueError(f"workers must be at least 1, got {workers}")
-        self.workers = default_workers() if workers is None else int(workers)
-        self.mp_context = mp_context
-
-    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[T, R]]:
-        todo = list(items)
-        n = min(self.workers, len(todo))
-        if n <= 1:
-            for item in todo:
-                yield item, fn(item)
-            return
-        pool = ProcessPoolExecutor(max_workers=n, mp_context=self.mp_context)
-        try:
-            pending: dict[Future[R], T] = {pool.submit(fn, item): item for item in todo}
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    item = pending.pop(fut)
-                    yield item, fut.result()
-        except BaseException:
-            _stop(pool)
-            raise
-        pool.shutdown(wait=True)
+    kwargs.pop("out_dir", None)
+    with tempfile.TemporaryDirectory(prefix="childsim-rep-") as tmp:
+        kpis = run_replication(portable.obj, rep, out_dir=tmp, **kwargs)
+        files = {
+            rel: (Path(tmp) / rel).read_bytes()
+            for rel in (
+                os.path.relpath(output.journey_path(tmp, rep), tmp),
+                os.path.relpath(output.stocks_path(tmp, rep), tmp),
+                os.path.relpath(output.replication_path(tmp, rep), tmp),
+            )
+        }
+    return {"kpis": kpis, "files": files}
 
 
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """Cancel queued work and stop running workers at once (on an error or Ctrl-C).
-
-    A replication cut short leaves only hidden temporary files, which readers ignore and
-    the next run in the same directory removes.
-    """
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for proc in processes:
-        if proc.is_alive():
-            proc.terminate()
-    for proc in processes:
-        proc.join(timeout=10)
+def _write_shipped(out: Path, rep: int, shipped: dict[str, Any]) -> dict[str, float]:
+    files: dict[str, bytes] = shipped["files"]
+    last = os.path.relpath(output.replication_path(out, rep), out)
+    for rel in sorted(files, key=lambda r: r == last):
+        with output.atomic_path(out / rel) as tmp:
+            tmp.write_bytes(files[rel])
+    return shipped["kpis"]
 
 
 # -- experiments -----------------------------------------------------------------------------------
@@ -247,6 +207,32 @@ def _same_run(manifest: dict[str, Any], scenario: Any, seed: int, years: float,
         return False
 
 
+def check_resumable(scenario: Any, out_dir: str | os.PathLike[str], *, seed: int,
+                    years: float, warmup: float) -> int:
+    """Raise :class:`ExperimentError` unless a resume of ``scenario`` into ``out_dir`` is safe.
+
+    Safe means: no finished replication there, or ``manifest.json`` records the same
+    scenario content (digest), seed, years and warm-up. Returns the number of finished
+    replications that a resume would keep (before any beyond ``reps`` are dropped).
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ExperimentError(f"{out} exists and is not a directory; use another --out")
+    finished = _completed_reps(out)
+    if not finished:
+        return 0
+    try:
+        old = output.read_json(out / output.MANIFEST)
+    except (OSError, ValueError):
+        old = None
+    if old is None or not _same_run(old, scenario, seed, years, warmup):
+        raise ExperimentError(
+            f"{out} holds results of a different scenario (or seed, years or warm-up); "
+            "use another --out or remove it"
+        )
+    return len(finished)
+
+
 def _clear_results(out: Path) -> None:
     """Remove per-replication results and the summary; leave everything else alone."""
     for entry in output.RESULT_ENTRIES:
@@ -256,6 +242,7 @@ def _clear_results(out: Path) -> None:
         elif path.exists() or path.is_symlink():
             path.unlink()
     (out / output.SUMMARY).unlink(missing_ok=True)
+    (out / output.PRECISION).unlink(missing_ok=True)
 
 
 def _completed_reps(out: Path) -> set[int]:
@@ -319,7 +306,9 @@ def run_experiment(
         refused (:class:`ExperimentError`) unless ``out_dir/manifest.json`` records the
         same scenario digest, seed, years and warm-up. Without ``resume``, earlier
         replication results in ``out_dir`` are removed first (other files are kept).
-    backend : where to run replications (default ``LocalBackend(workers)``).
+    backend : where to run replications (default ``LocalBackend(workers)``; see
+        :mod:`sim.backends`). One whose ``shared_filesystem`` is False gets each
+        replication's files sent back and written here.
     progress : called as ``progress(done, total)`` when the run starts and after each
         replication.
     command : the command line, recorded in the manifest.
@@ -339,15 +328,7 @@ def run_experiment(
     done: dict[int, dict[str, float]] = {}
     manifest_path = out / output.MANIFEST
     if resume and _completed_reps(out):
-        try:
-            old = output.read_json(manifest_path)
-        except (OSError, ValueError):
-            old = None
-        if old is None or not _same_run(old, scenario, seed, years, warmup):
-            raise ExperimentError(
-                f"{out} holds results of a different scenario (or seed, years or warm-up); "
-                "use another --out or remove it"
-            )
+        check_resumable(scenario, out, seed=seed, years=years, warmup=warmup)
         _drop_reps_beyond(out, reps)
         for rep in sorted(_completed_reps(out)):
             done[rep] = read_replication(out, rep)
@@ -372,13 +353,14 @@ def run_experiment(
         log.info("resuming: %d of %d replications already complete", len(done), reps)
     if progress is not None:
         progress(len(done), reps)
-    fn = functools.partial(
-        _run_portable, _Portable(scenario), seed=seed, warmup_years=warmup, years=years,
-        out_dir=out, simulate=simulate,
-    )
     runner: Backend = backend if backend is not None else LocalBackend(workers)
-    for rep, kpis in runner.map(fn, todo):
-        done[rep] = kpis
+    shipped = not shares_files(runner)
+    fn = functools.partial(
+        _run_portable_shipped if shipped else _run_portable, _Portable(scenario), seed=seed,
+        warmup_years=warmup, years=years, out_dir=out, simulate=simulate,
+    )
+    for rep, result in runner.map(fn, todo):
+        done[rep] = _write_shipped(out, rep, result) if shipped else result
         if progress is not None:
             progress(len(done), reps)
 
@@ -416,9 +398,11 @@ def load_result(out_dir: str | os.PathLike[str]) -> ExperimentResult:
 
 __all__ = [
     "Backend",
+    "DaskBackend",
     "ExperimentError",
     "ExperimentResult",
     "LocalBackend",
+    "check_resumable",
     "default_workers",
     "load_result",
     "read_replication",

@@ -94,7 +94,8 @@ class FrontDoor:
         self.ref_threshold = p["front_door.referral_threshold"]
         self.threshold_shift = 0.0  # set by the system layer (defensive practice)
         ct_fte = p["community_team.fte"]
-        self.consult_share = min(1.0, ct_fte / p["community_team.full_coverage_fte"])
+        self.consult_share = (min(1.0, ct_fte / p["community_team.full_coverage_fte"])
+                              if p["loops.early_help"] else 0.0)
         self.consult_queue = _Servers(max(1, round(ct_fte)))
         self.consult_days = p["community_team.consult_hours"] / hours_day
         self.consult_sd = p["community_team.signal_sd"]

@@ -83,8 +83,9 @@ class Model:
         self.journal = Journal(rep, sink, chunk_rows)
         self._chunk = chunk_rows
         self.counts = np.zeros(_N_STAGES, dtype=np.int64)
-        # per month end: stage count changes, then the incident count
-        self._delta: _MonthBuckets = _MonthBuckets(_N_STAGES + 1)
+        # per month end: stage count changes, then the incident and SCR counts
+        self._delta: _MonthBuckets = _MonthBuckets(_N_STAGES + 2)
+        self._applied = 0  # last month end whose changes are in ``counts``
         self.next_child_id = 0
         self.incidents_due = 0
         self.harm_rate = float(values["incidents.harm_rate"]) / YEAR
@@ -119,7 +120,8 @@ class Model:
         if stage is not None:
             new = STAGE_CODE[stage]
             if new != code:
-                delta = self._delta[-int(-t // MONTH) or 1]
+                b = -int(-t // MONTH)
+                delta = self._delta[b if b > self._applied else self._applied + 1]
                 if code >= 0:
                     delta[code] -= 1
                 delta[new] += 1
@@ -138,7 +140,7 @@ class Model:
         if len(times) == 0:
             return
         months = -np.floor_divide(-np.asarray(times), MONTH).astype(np.int64)
-        months[months == 0] = 1
+        months[months <= self._applied] = self._applied + 1
         buckets, counts = np.unique(months, return_counts=True)
         for b, k in zip(buckets.tolist(), counts.tolist(), strict=True):
             row = self._delta[b]
@@ -146,11 +148,17 @@ class Model:
                 row[old] -= k
             row[new] += k
 
-    def apply_due(self, month: int) -> int:
-        """Bring stage counts to the end of ``month``; return the month's incidents."""
-        delta = self._delta[month]
+    def _bucket(self, t: float) -> int:
+        """The month end whose record first includes a change at time ``t`` (days)."""
+        b = -int(-t // MONTH)
+        return b if b > self._applied else self._applied + 1
+
+    def apply_due(self, month: int) -> tuple[int, int]:
+        """Bring stage counts to the end of ``month``; return its incidents and SCRs."""
+        self._applied = month
+        delta = self._delta.pop(month, None) or [0] * (_N_STAGES + 2)
         self.counts += np.asarray(delta[:_N_STAGES], dtype=np.int64)
-        return delta[_N_STAGES]
+        return delta[_N_STAGES], delta[_N_STAGES + 1]
 
     # -- serious incidents -------------------------------------------------------------
     def _check_unmet(self, child: Child) -> None:
@@ -178,9 +186,10 @@ class Model:
     def incident(self, child: Child, t: float) -> None:
         """A serious incident to ``child`` at time ``t``, perhaps with a serious case review."""
         self.log(child, "serious_incident", t=t)
-        self._delta[-int(-t // MONTH) or 1][_N_STAGES] += 1
+        self._delta[self._bucket(t)][_N_STAGES] += 1
         if self.rng.incidents.random() < self.scr_share:
             self.log(child, "scr_started", t=t)
+            self._delta[self._bucket(t)][_N_STAGES + 1] += 1
 
     # -- processes ----------------------------------------------------------------------
     def start_journey(self, child: Child, at: float, first: Step) -> None:

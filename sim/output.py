@@ -12,6 +12,7 @@ Layout of a result directory ``DIR``::
     DIR/journeys.parquet/rep-NNNN.parquet  journey log of replication NNNN (JOURNEY_SCHEMA)
     DIR/stocks.parquet/rep-NNNN.parquet    monthly stocks of replication NNNN (STOCK_COLUMNS)
     DIR/replications/rep-NNNN.json         KPIs of replication NNNN, written last
+    DIR/precision.json                     with ``--reps auto``: the replication rule's decision
 
 ``pandas.read_parquet(DIR / "journeys.parquet")`` reads every replication as one table.
 """
@@ -46,6 +47,8 @@ SUMMARY = "summary.json"
 JOURNEYS = "journeys.parquet"
 STOCKS = "stocks.parquet"
 REPLICATIONS = "replications"
+#: The automatic replication rule's decision (``--reps auto``), see :mod:`sim.replications`.
+PRECISION = "precision.json"
 
 #: Entries of a result directory that hold per-replication results.
 RESULT_ENTRIES: tuple[str, ...] = (REPLICATIONS, JOURNEYS, STOCKS)
@@ -462,6 +465,7 @@ def write_summary(path: str | os.PathLike[str], summary_df: pd.DataFrame,
 __all__ = [
     "JOURNEYS",
     "MANIFEST",
+    "PRECISION",
     "REPLICATIONS",
     "RESULT_ENTRIES",
     "SEED_DERIVATION",

@@ -342,6 +342,105 @@ SCHEMA: dict[str, Param] = {
         "Share of serious incidents that lead to a serious case review", (0.3, 0.9)),
 }
 
+
+def _switch(doc: str) -> Param:
+    return Param(bool, "", doc=doc)
+
+
+SCHEMA.update({
+    # feedback loops (the system layer) ----------------------------------------------------
+    "loops.workforce_spiral": _switch(
+        "R1: caseload -> stress -> sickness and leavers -> vacancies -> caseload"),
+    "loops.procedure_creep": _switch(
+        "R2: serious case reviews -> pressure -> prescription -> less direct work -> "
+        "missed harm -> serious case reviews"),
+    "loops.defensive_practice": _switch(
+        "R3: pressure -> lower referral thresholds and more section 47 -> load"),
+    "loops.early_help": _switch(
+        "B1: community teams, health visitors and early-help capacity meet need earlier"),
+    "loops.inspection_regime": _switch(
+        "Inspections: announced inspections pull worker time into compliance"),
+    # R1 workforce dynamics
+    "workforce_dynamics.manageable_caseload": _p(
+        "cases per worker", 1, 100, (12, 24),
+        "Caseload at which stress is at its reference level"),
+    "workforce_dynamics.stress_months": _p(
+        "months", 0.1, 60, (0.5, 6), "Time constant of stress following caseload"),
+    "workforce_dynamics.morale_months": _p(
+        "months", 0.1, 120, (3, 24), "Time constant of morale following stress"),
+    "workforce_dynamics.turnover_gain": _p(
+        "1", 0, 20, (0.5, 4),
+        "Relative rise in the leaving hazard per unit of stress above its reference"),
+    "workforce_dynamics.sickness_share": _share(
+        "Share of hours lost to sickness at reference stress", (0.02, 0.06)),
+    "workforce_dynamics.sickness_gain": _p(
+        "1", 0, 5, (0.02, 0.2), "Rise in the sickness share per unit of stress above reference"),
+    "workforce_dynamics.reflective_relief": _share(
+        "Share of excess stress relieved by full reflective supervision", (0.1, 0.6)),
+    # R2 procedure creep
+    "pressure.decay_months": _p(
+        "months", 0.1, 240, (6, 36), "Time constant of public and political pressure"),
+    "pressure.per_scr": _p(
+        "pressure index per SCR", 0, 10, (0.05, 0.5),
+        "Rise in pressure for each serious case review"),
+    "pressure.reference_scr_per_year": _p(
+        "SCRs per year", 0, 100, (0.3, 1.2),
+        "SCR rate the 2010 system had adapted to (pressure index 1)"),
+    "pressure.prescription_link": _p(
+        "1", 0, 10, (0.2, 1.5), "Rise in prescription per unit of pressure above 1"),
+    "pressure.ratchet_up_months": _p(
+        "months", 0.1, 120, (1, 6), "Time constant of prescription rising"),
+    "pressure.ratchet_down_months": _p(
+        "months", 0.1, 600, (24, 120), "Time constant of prescription falling"),
+    "pressure.systems_approach_scr": _switch(
+        "Serious case reviews take a systems approach (learning, not blame)"),
+    "pressure.systems_link_reduction": _share(
+        "Share of the pressure-to-prescription link removed by systems-approach SCRs",
+        (0.3, 0.9)),
+    # R3 defensive practice
+    "defensive.notice_gain": _p(
+        "1", 0, 10, (0.1, 1.0),
+        "Relative rise in universal services' contacts about tiers 0-1 per unit of pressure"),
+    "defensive.threshold_gain": _p(
+        "tiers", 0, 5, (0.05, 0.5),
+        "Fall of the front door's referral threshold per unit of pressure above 1"),
+    "defensive.s47_gain": _p(
+        "tiers", 0, 5, (0.1, 0.8),
+        "Fall of the threshold for section 47 per unit of pressure above 1"),
+    # B1 early help capacity
+    "early_help.places": _p(
+        "children per 10,000", 0, 10_000, (100, 600),
+        "Children early help can hold at once (non-statutory family support)"),
+    "community_team.places_per_fte": _p(
+        "children per FTE", 0, 1000, (5, 30),
+        "Early-help places a community-team social worker adds"),
+    # inspection regime
+    "inspection.regime": Param(
+        str, "", doc="'announced' (preparation pulls time into compliance) or 'unannounced'",
+        choices=("announced", "unannounced")),
+    "inspection.interval_years": _p(
+        "years", 0.1, 20, (1, 4), "Time between inspections"),
+    "inspection.prep_months": _p(
+        "months", 0, 12, (1, 4), "Months of preparation before an announced inspection"),
+    "inspection.prep_share": _share(
+        "Share of worker hours pulled into compliance while preparing", (0.03, 0.2)),
+    # stimuli (shocks), off at their default values
+    "shocks.surge_start_year": _p(
+        "years", 0, 1000, None, "Start of a surge in concerns (years from run start)"),
+    "shocks.surge_months": _p("months", 0, 1200, None, "Length of the surge (0 = none)"),
+    "shocks.surge_factor": _p(
+        "1", 0, 20, None, "Multiplier on concern rates during the surge"),
+    "shocks.pressure_year": _p(
+        "years", 0, 1000, None,
+        "Time of a high-profile child death in the news (years from run start)"),
+    "shocks.pressure_size": _p(
+        "pressure index", 0, 20, None, "Jump in pressure it causes (0 = none)"),
+    "shocks.freeze_start_year": _p(
+        "years", 0, 1000, None, "Start of a recruitment freeze (years from run start)"),
+    "shocks.freeze_months": _p(
+        "months", 0, 1200, None, "Length of the recruitment freeze (0 = none)"),
+})
+
 #: Top-level scenario keys that are not parameters.
 META_KEYS: frozenset[str] = frozenset({"name", "description", "base"})
 

@@ -195,7 +195,7 @@ class Protection:
         signal = child.tier + self.drng.normal(sd)
         child.known = judged = classify(signal)
         m.log(child, "plan_review")
-        if judged == 3 and signal < self.escalate_threshold:
+        if judged == 3 and signal < self.escalate_threshold - m.assessment.urgent_shift:
             return 2  # concern, but not enough to change the plan
         return judged
 

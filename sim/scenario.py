@@ -171,8 +171,12 @@ def _unknown_key_message(key: str) -> str:
     close += [f"{section}.{m}" for m in
               _suggest(rest, [k[len(section) + 1:] for k in in_section]) if rest]
     matches = list(dict.fromkeys(same_leaf + close))[:3]
+    listing = ""
+    if 0 < len(in_section) <= 8:  # short sections (such as [loops]) are listed in full
+        listing = f"; valid keys in [{section}]: " + ", ".join(
+            k[len(section) + 1:] for k in in_section)
     if matches:
-        return "unknown key; did you mean " + " or ".join(matches) + "?"
+        return "unknown key; did you mean " + " or ".join(matches) + "?" + listing
     if in_section:
         names = ", ".join(k[len(section) + 1:] for k in in_section)
         return f"unknown key; valid keys in [{section}]: {names}"

@@ -31,6 +31,8 @@ STREAM_NAMES: tuple[str, ...] = (
     "incidents",
     "initial",
     "system",
+    "initial_workforce",
+    "leavers",
 )
 
 _BLOCK = 4096

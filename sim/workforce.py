@@ -7,14 +7,19 @@ lowest weighted load, provided it is below the cap; otherwise they wait in the
 unallocated queue, a real, reported stock.
 
 Time split of a worker's week (shares of contracted hours): recording (scaled by the
-prescription level of the system layer), travel, other (development, meetings,
-compliance), supervision (hours received), and direct work with children and families
-(the remainder). Direct hours are shared among the worker's cases in proportion to their
-workload weights.
+prescription level of the system layer), travel, other (development, meetings),
+supervision (hours received), sickness and inspection preparation (set by the system
+layer), and direct work with children and families (the remainder). Direct hours are
+shared among the worker's cases in proportion to their workload weights.
+
+Permanent staff leave with a monthly hazard (scaled by the workforce spiral); a vacant
+post is covered by an agency worker with a set chance (agency workers move on faster)
+and filled after an exponential recruitment delay, extended by any recruitment freeze.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -81,21 +86,25 @@ class Workforce:
         self.sup_needed = float(p["supervision.hours_needed"])
         self.reflective_share = float(p["supervision.reflective_share"])
         self.reflective_gain = float(p["supervision.reflective_gain"])
+        self.leave_multiplier = 1.0  # set by the workforce spiral
+        freeze_start = p["shocks.freeze_start_year"] * YEAR
+        self.freeze = (freeze_start, freeze_start + p["shocks.freeze_months"] * MONTH)
         self.direct_share = 0.0
         self.sup_hours = 0.0
-        self.update_time_split(prescription=1.0)
+        self.update_time_split(prescription=1.0, sickness=0.0, compliance=0.0)
 
     # -- people -------------------------------------------------------------------------
     def start(self) -> None:
         """Fill posts at time 0 near their steady state and start each post's process."""
-        rng = self.m.rng.initial
+        rng = self.m.rng.initial_workforce
         ld = self.leave_rate * self.recruit_days / YEAR
         vacant_p = ld / (1.0 + ld)
         for post in range(self.n_posts):
             if rng.random() >= vacant_p:
                 tenure = rng.exponential(YEAR / self.leave_rate) if self.leave_rate > 0 else YEAR
                 self._fill(post, PERMANENT, -tenure, nq=rng.random() < self.nq_share, count=False)
-            self.m.env.process(self._post_life(post))
+            else:
+                self.m.env.process(self._recruit(post))
 
     def _fill(self, post: int, kind: int, hired_at: float, *, nq: bool, count: bool = True) -> None:
         self.kind[post] = kind
@@ -131,33 +140,60 @@ class Workforce:
                 m.log(child, "unallocated")
                 self._enqueue(child, None)
 
-    def _post_life(self, post: int):
-        """Process of one post: leavers, vacancies, agency cover and recruitment."""
+    def monthly_leavers(self) -> None:
+        """Draw this month's leavers among permanent staff (hazard ``leaving_rate`` times
+        ``leave_multiplier``, which the workforce spiral sets); each leaves at a uniform
+        time within the month and the post's recruitment starts."""
+        rate = self.leave_rate * self.leave_multiplier
+        if rate <= 0:
+            return
+        p_leave = 1.0 - math.exp(-rate / 12.0)
+        # One draw per post whatever its state, so that runs differing in who is in post
+        # keep the same numbers for every other post (common random numbers).
+        gen = self.m.rng.leavers.gen
+        u = gen.random(self.n_posts)
+        when = gen.random(self.n_posts) * MONTH
+        env = self.m.env
+        for post in np.flatnonzero((u < p_leave) & (self.kind == PERMANENT)).tolist():
+            who = self.worker_id[post]
+            ev = env.timeout(float(when[post]))
+            ev.callbacks.append(lambda _ev, post=post, who=who: self._leave(post, who))
+
+    def _leave(self, post: int, who: int) -> None:
+        if self.worker_id[post] != who:  # pragma: no cover - the person already left
+            return
+        self._vacate(post)
+        self.m.env.process(self._recruit(post))
+
+    def _fill_time(self, now: float, delay: float) -> float:
+        """When a recruitment started at ``now`` taking ``delay`` days ends, allowing for a
+        recruitment freeze (no appointments during it: the freeze's overlap is added)."""
+        end = now + delay
+        fs, fe = self.freeze
+        if fe > fs and end > fs and now < fe:
+            end += fe - max(now, fs)
+        return end
+
+    def _recruit(self, post: int):
+        """Process of a vacant post: agency cover meanwhile, then a permanent appointment."""
         env = self.m.env
         rng = self.m.rng.workforce
-        while True:
-            if self.kind[post] == PERMANENT:
-                if self.leave_rate <= 0:
-                    return
-                yield env.timeout(rng.exponential(YEAR / self.leave_rate))
-                self._vacate(post)
-            # vacant: recruit, meanwhile perhaps an agency worker
-            filled_at = env.now + rng.exponential(self.recruit_days)
-            if rng.random() < self.agency_share:
-                self._fill(post, AGENCY, env.now, nq=False)
-            while env.now < filled_at:
-                if self.kind[post] == AGENCY and self.agency_rate > 0:
-                    stay = rng.exponential(YEAR / self.agency_rate)
-                    if env.now + stay < filled_at:
-                        yield env.timeout(stay)
-                        self._vacate(post)
-                        if rng.random() < self.agency_share:
-                            self._fill(post, AGENCY, env.now, nq=False)
-                        continue
-                yield env.timeout(filled_at - env.now)
-            if self.kind[post] == AGENCY:
-                self._vacate(post)
-            self._fill(post, PERMANENT, env.now, nq=rng.random() < self.nq_share)
+        filled_at = self._fill_time(env.now, rng.exponential(self.recruit_days))
+        if rng.random() < self.agency_share:
+            self._fill(post, AGENCY, env.now, nq=False)
+        while env.now < filled_at:
+            if self.kind[post] == AGENCY and self.agency_rate > 0:
+                stay = rng.exponential(YEAR / self.agency_rate)
+                if env.now + stay < filled_at:
+                    yield env.timeout(stay)
+                    self._vacate(post)
+                    if rng.random() < self.agency_share:
+                        self._fill(post, AGENCY, env.now, nq=False)
+                    continue
+            yield env.timeout(filled_at - env.now)
+        if self.kind[post] == AGENCY:
+            self._vacate(post)
+        self._fill(post, PERMANENT, env.now, nq=rng.random() < self.nq_share)
 
     # -- cases --------------------------------------------------------------------------
     def _assign(self, child: Child, post: int) -> None:
@@ -230,19 +266,32 @@ class Workforce:
                 ev.succeed(post)
 
     # -- time ---------------------------------------------------------------------------
-    def update_time_split(self, prescription: float) -> None:
-        """Recompute the shares of the week given the prescription level (1 = 2010)."""
+    def update_time_split(self, prescription: float, sickness: float, compliance: float) -> None:
+        """Recompute the shares of the week.
+
+        Parameters
+        ----------
+        prescription : float
+            Prescription index (1 = 2010): scales the recording share.
+        sickness : float
+            Share of hours lost to sickness.
+        compliance : float
+            Share of hours pulled into inspection preparation.
+        """
         staff = max(1, int(np.count_nonzero(self.kind)))
         sup_capacity = self.managers * self.manager_hours / staff
         self.sup_hours = min(self.sup_needed, sup_capacity)
         sup_share = self.sup_hours / (self.hours * WEEKS_PER_MONTH)
         self.recording_share = min(0.9, self.recording_base * prescription)
         self.supervision_share = sup_share
+        self.sickness_share = sickness
+        self.compliance_share = compliance
         self.direct_share = max(
             0.02, 1.0 - self.recording_share - self.travel - self.other - sup_share
-        )
-        reflective = self.sup_hours * self.reflective_share / max(self.sup_needed, 1e-9)
-        self.supervision_multiplier = 1.0 + self.reflective_gain * reflective
+            - sickness - compliance)
+        self.reflective_fraction = (
+            self.sup_hours * self.reflective_share / max(self.sup_needed, 1e-9))
+        self.supervision_multiplier = 1.0 + self.reflective_gain * self.reflective_fraction
 
     def direct_hours_per_week(self, child: Child) -> float:
         """Direct hours a week the child's worker gives the case (0 when unallocated)."""
@@ -270,6 +319,11 @@ class Workforce:
         return e * self.supervision_multiplier
 
     # -- measures -----------------------------------------------------------------------
+    def mean_caseload(self) -> float:
+        """Mean cases held per worker in post (permanent and agency)."""
+        active = self.kind != EMPTY
+        return float(self.count[active].mean()) if active.any() else 0.0
+
     def snapshot(self) -> dict[str, float]:
         """Workforce stocks at this instant (for the monthly stock record)."""
         active = self.kind != EMPTY
@@ -297,4 +351,17 @@ class Workforce:
             "supervision_share": self.supervision_share,
             "other_share": self.other,
             "reflective_supervision_share": self.reflective_share,
+            "sickness_share": self.sickness_share,
+            "compliance_share": self.compliance_share,
+            "experienced_share": self._experienced_share(),
+            "agency_share": n_agency / self.n_posts,
         }
+
+    def _experienced_share(self) -> float:
+        perm = np.flatnonzero(self.kind != EMPTY)
+        if perm.size == 0:
+            return float("nan")
+        now = self.m.env.now
+        novice = (self.kind[perm] == AGENCY) | (
+            self.nq_hire[perm] & (now - self.hired_at[perm] < self.years_to_exp * YEAR))
+        return float(1.0 - novice.mean())

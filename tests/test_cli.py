@@ -218,8 +218,13 @@ def test_python_dash_m_is_the_same_program() -> None:
 def test_progress_line_on_a_terminal(tmp_path: Path, fake_model, monkeypatch: pytest.MonkeyPatch,
                                      capsys: pytest.CaptureFixture) -> None:
     monkeypatch.setattr(cli, "_show_progress", lambda quiet: not quiet)
+    monkeypatch.setattr(cli, "PROGRESS_DELAY", 0.0)
     assert cli.main(["run", *SHORT, "--out", str(tmp_path / "p")]) == 0
     err = capsys.readouterr().err
-    assert "\rbaseline: 2/2 replications\n" in err
+    assert "baseline: 100%" in err and "2/2" in err
     assert cli.main(["run", *SHORT, "--quiet", "--out", str(tmp_path / "q")]) == 0
-    assert "replications" not in capsys.readouterr().err
+    assert "2/2" not in capsys.readouterr().err
+    # with the default delay a run shorter than a second shows no bar
+    monkeypatch.setattr(cli, "PROGRESS_DELAY", 30.0)
+    assert cli.main(["run", *SHORT, "--out", str(tmp_path / "r")]) == 0
+    assert "2/2" not in capsys.readouterr().err

@@ -1,0 +1,258 @@
+"""Comparing scenarios with common random numbers.
+
+Every scenario is run with the same base seed and the same replication numbers, so
+replication ``k`` of each scenario draws the same numbers from each random stream (the
+model derives its streams from ``(seed, rep)``). The difference of a KPI between a
+scenario and the base is then estimated from the paired differences, replication by
+replication (:func:`sim.statistics.paired_difference`): whatever the two runs share
+cancels out, and the interval is narrower than the unpaired (Welch) one when the pairs
+are positively correlated, as common random numbers make them.
+
+Layout of a comparison directory ``DIR``::
+
+    DIR/<scenario>/         the result directory of each scenario (see sim.output)
+    DIR/comparison.csv      one row per KPI and scenario (see COLUMNS)
+    DIR/comparison.json     what was compared (scenarios, digests, seed, reps, ...) and rows
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim import output
+from sim.statistics import mean_ci, paired_difference, welch_difference
+
+log = logging.getLogger(__name__)
+
+COMPARISON_CSV = "comparison.csv"
+COMPARISON_JSON = "comparison.json"
+
+#: Columns of a comparison table, one row per KPI and scenario. ``diff`` is the mean
+#: paired difference ``scenario - base`` with its t interval; ``significant`` says the
+#: interval excludes zero; ``welch_half_width`` is the unpaired interval's half-width, for
+#: reference. The base's own rows have NaN differences and ``significant`` False.
+COLUMNS: tuple[str, ...] = (
+    "kpi", "scenario", "is_base", "mean", "ci_low", "ci_high", "half_width", "n",
+    "diff", "diff_ci_low", "diff_ci_high", "diff_half_width", "n_pairs", "significant",
+    "welch_half_width",
+)
+
+
+def compare_frames(per_rep: Mapping[str, pd.DataFrame], base: str,
+                   confidence: float = 0.95) -> pd.DataFrame:
+    """The comparison table of several scenarios' per-replication KPIs.
+
+    ``per_rep`` maps scenario name to a DataFrame indexed by replication number with one
+    column per KPI (``ExperimentResult.per_rep``); ``base`` is one of its keys. Pairs are
+    matched by replication number. KPIs are in the base's column order; the base's rows
+    come first within each KPI, then the others in the given order.
+    """
+    if base not in per_rep:
+        raise KeyError(f"base scenario {base!r} is not among {list(per_rep)}")
+    names = [base, *(n for n in per_rep if n != base)]
+    base_df = per_rep[base]
+    kpis = list(base_df.columns)
+    for n in names[1:]:
+        kpis.extend(c for c in per_rep[n].columns if c not in kpis)
+    rows: list[dict[str, Any]] = []
+    for kpi in kpis:
+        a_all = _column(base_df, kpi)
+        for name in names:
+            b_all = _column(per_rep[name], kpi)
+            mean, half, n = mean_ci(b_all.to_numpy(dtype=float), confidence)
+            row: dict[str, Any] = {
+                "kpi": kpi, "scenario": name, "is_base": name == base, "mean": mean,
+                "ci_low": mean - half, "ci_high": mean + half, "half_width": half, "n": n,
+                "diff": math.nan, "diff_ci_low": math.nan, "diff_ci_high": math.nan,
+                "diff_half_width": math.nan, "n_pairs": 0, "significant": False,
+                "welch_half_width": math.nan,
+            }
+            if name != base:
+                common = a_all.index.intersection(b_all.index)
+                a, b = a_all.loc[common].to_numpy(float), b_all.loc[common].to_numpy(float)
+                diff, dhalf, npairs = paired_difference(a, b, confidence)
+                _, whalf, _ = welch_difference(a_all.to_numpy(float), b_all.to_numpy(float),
+                                               confidence)
+                lo, hi = diff - dhalf, diff + dhalf
+                row.update(diff=diff, diff_ci_low=lo, diff_ci_high=hi, diff_half_width=dhalf,
+                           n_pairs=npairs, welch_half_width=whalf,
+                           significant=bool(math.isfinite(lo) and math.isfinite(hi)
+                                            and (lo > 0 or hi < 0)))
+            rows.append(row)
+    table = pd.DataFrame(rows, columns=list(COLUMNS))
+    table["n"] = table["n"].astype(int)
+    table["n_pairs"] = table["n_pairs"].astype(int)
+    table["significant"] = table["significant"].astype(bool)
+    return table
+
+
+def _column(df: pd.DataFrame, kpi: str) -> pd.Series:
+    if kpi in df.columns:
+        return pd.to_numeric(df[kpi], errors="coerce").astype(float)
+    return pd.Series(math.nan, index=df.index, dtype=float)
+
+
+@dataclass
+class Comparison:
+    """What :func:`run_comparison` produced.
+
+    ``table`` has one row per KPI and scenario (:data:`COLUMNS`); ``results`` maps each
+    scenario name to its :class:`sim.experiment.ExperimentResult`; ``decision`` is the
+    replication rule's decision when the number of replications was chosen automatically.
+    """
+
+    base: str
+    scenarios: list[str]
+    table: pd.DataFrame
+    results: dict[str, Any]
+    out_dir: Path
+    reps: int
+    decision: Any = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def significant(self) -> pd.DataFrame:
+        """Rows whose paired difference from the base excludes zero."""
+        return self.table[self.table["significant"]]
+
+
+def scenario_dirs(out_dir: str | os.PathLike[str], names: Sequence[str]) -> dict[str, Path]:
+    """``DIR/<name>`` for each scenario name."""
+    return {n: Path(out_dir) / n for n in names}
+
+
+def run_comparison(
+    base: Any,
+    scenarios: Sequence[Any],
+    *,
+    reps: int | str = 10,
+    seed: int = 1,
+    years: float = 5.0,
+    warmup: float = 2.0,
+    out_dir: str | os.PathLike[str],
+    resume: bool = False,
+    workers: int | None = None,
+    backend: Any = None,
+    progress: Callable[[str], Callable[[int, int], None] | None] | None = None,
+    command: Sequence[str] | str | None = None,
+    simulate: Callable[..., pd.DataFrame] | None = None,
+    confidence: float = 0.95,
+    kpi: str | None = None,
+    precision: float = 0.05,
+    max_reps: int = 50,
+    look_ahead: int = 5,
+) -> Comparison:
+    """Run ``base`` and each of ``scenarios`` with common random numbers and compare them.
+
+    Every scenario gets ``reps`` replications numbered 0 .. reps-1 with base ``seed``, in
+    ``DIR/<scenario name>/``. With ``reps="auto"`` the base runs until ``kpi`` is known to
+    the relative ``precision`` (:func:`sim.replications.run_to_precision`, capped at
+    ``max_reps``) and the others get the same number. With ``resume`` every scenario
+    directory is checked first, and the comparison is refused
+    (:class:`sim.experiment.ExperimentError`) before anything runs if any holds results of
+    other content, seed, years or warm-up. ``progress(name)`` gives the progress callback
+    of each scenario's run. Writes ``comparison.csv`` and ``comparison.json`` in ``DIR``.
+    """
+    from sim.experiment import ExperimentError, check_resumable, run_experiment
+
+    if not scenarios:
+        raise ExperimentError("nothing to compare: give at least one scenario besides the base")
+    every = [base, *scenarios]
+    names = [s.name for s in every]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ExperimentError(
+            f"several scenarios are named {', '.join(dupes)}; give them different names "
+            "(each is written to DIR/<name>/)")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ExperimentError(f"{out} exists and is not a directory; use another --out")
+    dirs = scenario_dirs(out, names)
+    auto = isinstance(reps, str)
+    if auto and reps != "auto":
+        raise ExperimentError(f"reps must be a whole number or 'auto', got {reps!r}")
+    if auto and kpi is None:
+        raise ExperimentError("automatic replications need a KPI (--kpi NAME)")
+    if not auto and int(reps) < 1:
+        raise ExperimentError(f"reps must be at least 1, got {reps}")
+    if resume:
+        for s in every:
+            check_resumable(s, dirs[s.name], seed=seed, years=years, warmup=warmup)
+
+    common = dict(seed=seed, years=years, warmup=warmup, workers=workers, backend=backend,
+                  command=command, simulate=simulate)
+    results: dict[str, Any] = {}
+    decision = None
+    pending = list(every)
+    if auto:
+        from sim.replications import run_to_precision
+
+        results[base.name], decision = run_to_precision(
+            base, kpi=kpi, precision=precision, max_reps=max_reps, look_ahead=look_ahead,
+            confidence=confidence, out_dir=dirs[base.name], resume=resume,
+            progress=progress(base.name) if progress else None, **common)
+        n_reps = decision.n_used
+        pending = pending[1:]
+    else:
+        n_reps = int(reps)
+    for s in pending:
+        results[s.name] = run_experiment(
+            s, reps=n_reps, out_dir=dirs[s.name], resume=resume,
+            progress=progress(s.name) if progress else None, **common)
+
+    table = compare_frames({n: results[n].per_rep for n in names}, base.name, confidence)
+    meta = {
+        "base": base.name,
+        "scenarios": [
+            {"name": s.name, "description": getattr(s, "description", ""),
+             "digest": s.digest(), "dir": os.fspath(dirs[s.name].relative_to(out))}
+            for s in every
+        ],
+        "reps": n_reps,
+        "seed": int(seed),
+        "seed_derivation": output.SEED_DERIVATION,
+        "years": float(years),
+        "warmup_years": float(warmup),
+        "confidence": float(confidence),
+        "common_random_numbers": True,
+        "reps_rule": None if decision is None else {"kpi": kpi, **decision.to_dict()},
+        "command": None if command is None else (
+            command if isinstance(command, str) else [str(c) for c in command]),
+        "finished": output.utc_now(),
+    }
+    write_comparison(out, table, meta)
+    return Comparison(base.name, names[1:], table, results, out, n_reps, decision, meta)
+
+
+def write_comparison(out_dir: str | os.PathLike[str], table: pd.DataFrame,
+                     meta: Mapping[str, Any]) -> None:
+    """Write ``comparison.csv`` (the table) and ``comparison.json`` (``meta`` and rows)."""
+    out = Path(out_dir)
+    with output.atomic_path(out / COMPARISON_CSV) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.10g")
+    rows = table.to_dict(orient="records")
+    output.atomic_write_json(out / COMPARISON_JSON, {**meta, "rows": rows})
+
+
+def read_comparison(out_dir: str | os.PathLike[str]) -> pd.DataFrame:
+    """The comparison table written in ``DIR/comparison.csv``."""
+    return pd.read_csv(Path(out_dir) / COMPARISON_CSV)
+
+
+__all__: Sequence[str] = [
+    "COLUMNS",
+    "COMPARISON_CSV",
+    "COMPARISON_JSON",
+    "Comparison",
+    "compare_frames",
+    "read_comparison",
+    "run_comparison",
+    "write_comparison",
+]

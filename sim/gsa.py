@@ -1,0 +1,455 @@
+"""Global sensitivity analysis with SALib, over the plausible ranges of the parameter schema.
+
+Which parameters matter for a KPI? Each parameter to vary is a float or int parameter
+with a plausible range in :data:`sim.parameters.SCHEMA` (``Param.plausible``), all of them
+by default or a subset named by the caller. SALib draws the sample points:
+
+* ``morris``: the elementary effects method (Morris 1991, with the ``mu*`` of Campolongo,
+  Cariboni and Saltelli 2007): ``samples`` trajectories of ``D + 1`` points on a grid of
+  ``levels`` levels; cheap screening. Indices: ``mu_star`` (mean absolute elementary
+  effect, in KPI units over the parameter's range) with its bootstrap confidence
+  half-width ``mu_star_conf``, ``sigma`` (spread of the effects: interaction or
+  non-linearity) and ``mu``.
+* ``sobol``: variance-based indices with Saltelli's sampling (``samples * (D + 2)`` points,
+  ``samples`` a power of 2): first-order ``S1`` and total ``ST`` shares of the KPI's
+  variance, each with a bootstrap confidence half-width (``S1_conf``, ``ST_conf``).
+
+Each sample point is the scenario with those values (``Scenario.with_values``; int
+parameters rounded), run for ``reps`` replications with the same seed and replication
+numbers as every other point (common random numbers across points), and the KPI value of
+the point is the mean over its replications. Points run on any backend
+(:mod:`sim.backends`); each point's KPIs are written to ``DIR/points/`` as it finishes, so
+an interrupted analysis resumes where it stopped.
+
+Layout of ``DIR``::
+
+    DIR/manifest.json                       scenario, method, parameters and bounds, samples,
+                                            seeds, years, warm-up, reps
+    DIR/points/point-NNNNNN-rep-NNNN.json   the KPIs of one replication of one point
+    DIR/samples.csv                         each point's parameter values and KPI means
+    DIR/sensitivity.csv                     one row per KPI and parameter: the indices
+    DIR/sensitivity.json                    the same with the manifest
+    DIR/sensitivity-<kpi>.png               Morris mu*-sigma scatter, or Sobol ST bars
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import math
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim import output
+
+log = logging.getLogger(__name__)
+
+METHODS: tuple[str, ...] = ("morris", "sobol")
+#: Index columns written for each method.
+INDEX_COLUMNS: dict[str, tuple[str, ...]] = {
+    "morris": ("mu_star", "mu_star_conf", "sigma", "mu"),
+    "sobol": ("S1", "S1_conf", "ST", "ST_conf"),
+}
+POINTS = "points"
+SAMPLES_CSV = "samples.csv"
+RESULT_CSV = "sensitivity.csv"
+RESULT_JSON = "sensitivity.json"
+
+
+class SensitivityError(ValueError):
+    """A sensitivity analysis cannot run as asked (unknown parameter or KPI, bad method)."""
+
+
+# -- the problem ---------------------------------------------------------------------------------
+
+
+def sensitivity_parameters(names: Sequence[str] | None = None) -> dict[str, Any]:
+    """The parameters to vary, ``{key: Param}`` in schema order.
+
+    Without ``names``: every float or int parameter with a plausible range. With
+    ``names``: those, each of which must be such a parameter.
+    """
+    from sim.parameters import SCHEMA
+
+    def eligible(p: Any) -> bool:
+        return p.kind in (int, float) and p.plausible is not None \
+            and float(p.plausible[0]) < float(p.plausible[1])
+
+    if not names:
+        return {k: p for k, p in SCHEMA.items() if eligible(p)}
+    chosen: dict[str, Any] = {}
+    for name in names:
+        if name not in SCHEMA:
+            raise SensitivityError(f"unknown parameter {name!r}")
+        p = SCHEMA[name]
+        if not eligible(p):
+            raise SensitivityError(
+                f"{name} has no plausible range to vary (only float and int parameters with "
+                "a plausible range in the schema)")
+        chosen[name] = p
+    return {k: SCHEMA[k] for k in SCHEMA if k in chosen}
+
+
+def problem(params: dict[str, Any]) -> dict[str, Any]:
+    """The SALib problem: names and plausible bounds."""
+    return {
+        "num_vars": len(params),
+        "names": list(params),
+        "bounds": [[float(p.plausible[0]), float(p.plausible[1])] for p in params.values()],
+    }
+
+
+def draw(method: str, prob: dict[str, Any], samples: int, *, seed: int,
+         levels: int = 4) -> np.ndarray:
+    """The sample matrix (points x parameters) of ``method``."""
+    if method == "morris":
+        from SALib.sample import morris
+
+        return morris.sample(prob, N=samples, num_levels=levels, seed=seed)
+    if method == "sobol":
+        from SALib.sample import sobol
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*balance properties.*")
+            return sobol.sample(prob, N=samples, calc_second_order=False, seed=seed)
+    raise SensitivityError(f"unknown method {method!r}: expected one of {', '.join(METHODS)}")
+
+
+def point_values(params: dict[str, Any], row: np.ndarray) -> dict[str, Any]:
+    """The overrides of one sample point (int parameters rounded, values kept allowed)."""
+    values: dict[str, Any] = {}
+    for (key, p), x in zip(params.items(), row, strict=True):
+        v = float(x)
+        if p.low is not None:
+            v = max(v, float(p.low))
+        if p.high is not None:
+            v = min(v, float(p.high))
+        values[key] = int(round(v)) if p.kind is int else v
+    return values
+
+
+# -- running the points --------------------------------------------------------------------------
+
+
+def point_path(out_dir: str | os.PathLike[str], point: int, rep: int) -> Path:
+    """``DIR/points/point-NNNNNN-rep-NNNN.json``."""
+    return Path(out_dir) / POINTS / f"point-{int(point):06d}-{output.rep_stem(rep)}.json"
+
+
+def _run_point(portable: Any, item: tuple[int, int, tuple[tuple[str, Any], ...]], *, seed: int,
+               warmup_years: float, years: float,
+               simulate: Callable[..., pd.DataFrame] | None) -> dict[str, float]:
+    """Run replication ``rep`` of sample point ``point`` in a scratch directory."""
+    from sim.experiment import run_replication
+
+    point, rep, overrides = item
+    scenario = portable.obj.with_values(dict(overrides), source=f"<sample point {point}>")
+    with tempfile.TemporaryDirectory(prefix="childsim-point-") as tmp:
+        return run_replication(scenario, rep, seed=seed, warmup_years=warmup_years,
+                               years=years, out_dir=tmp, simulate=simulate)
+
+
+def _read_point(path: Path) -> dict[str, float]:
+    data = output.read_json(path)
+    return {k: (math.nan if v is None else float(v)) for k, v in data["kpis"].items()}
+
+
+@dataclass
+class SensitivityResult:
+    """What :func:`run_sensitivity` produced.
+
+    ``indices`` has one row per KPI and parameter: ``kpi``, ``param``, then the method's
+    index columns (:data:`INDEX_COLUMNS`). ``samples`` has one row per point: the varied
+    parameters' values, then each KPI's mean over the point's replications.
+    """
+
+    method: str
+    kpis: list[str]
+    params: list[str]
+    indices: pd.DataFrame
+    samples: pd.DataFrame
+    out_dir: Path
+    charts: dict[str, Path] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _manifest(scenario: Any, method: str, params: dict[str, Any], samples: int, levels: int,
+              seed: int, reps: int, years: float, warmup: float, kpis: Sequence[str],
+              n_points: int, command: Any) -> dict[str, Any]:
+    return output.to_jsonable({
+        "kind": "sensitivity",
+        "scenario": {"name": scenario.name, "digest": scenario.digest(),
+                     "description": getattr(scenario, "description", ""),
+                     "files": [os.fspath(f) for f in getattr(scenario, "files", ())]},
+        "method": method,
+        "params": {k: list(p.plausible) for k, p in params.items()},
+        "samples": int(samples),
+        "levels": int(levels) if method == "morris" else None,
+        "points": int(n_points),
+        "seed": int(seed),
+        "seed_derivation": output.SEED_DERIVATION,
+        "sample_seed": int(seed),
+        "reps": int(reps),
+        "years": float(years),
+        "warmup_years": float(warmup),
+        "kpis": list(kpis),
+        "command": command if command is None or isinstance(command, str)
+        else [str(c) for c in command],
+        "software": {"childsim": output.package_version()},
+    })
+
+
+_SAME_KEYS = ("scenario", "method", "params", "samples", "levels", "seed", "reps", "years",
+              "warmup_years")
+
+
+def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    try:
+        return all(
+            (old[k]["digest"] == new[k]["digest"]) if k == "scenario" else old[k] == new[k]
+            for k in _SAME_KEYS
+        )
+    except (KeyError, TypeError):
+        return False
+
+
+def run_sensitivity(
+    scenario: Any,
+    *,
+    method: str = "morris",
+    kpis: Sequence[str],
+    samples: int = 10,
+    params: Sequence[str] | None = None,
+    reps: int = 1,
+    seed: int = 1,
+    years: float = 5.0,
+    warmup: float = 2.0,
+    out_dir: str | os.PathLike[str],
+    levels: int = 4,
+    confidence: float = 0.95,
+    num_resamples: int = 1000,
+    resume: bool = False,
+    workers: int | None = None,
+    backend: Any = None,
+    progress: Callable[[int, int], None] | None = None,
+    command: Sequence[str] | str | None = None,
+    simulate: Callable[..., pd.DataFrame] | None = None,
+    charts: bool = True,
+) -> SensitivityResult:
+    """Sensitivity indices of ``kpis`` to the scenario's parameters (SALib).
+
+    Parameters
+    ----------
+    method : ``"morris"`` or ``"sobol"``.
+    kpis : KPI names (see ``sim.kpis.KPIS``).
+    samples : Morris trajectories, or Sobol base samples (a power of 2 is best).
+    params : dotted keys to vary (default: every float/int parameter with a plausible
+        range).
+    reps : replications per point (same seed and replication numbers at every point).
+    seed : base seed of the replications, and the seed of SALib's sampling and bootstrap.
+    levels : Morris grid levels.
+    resume : keep the points already finished in ``out_dir`` (refused unless it holds the
+        same scenario content, method, parameters, samples, seed, reps, years, warm-up).
+    """
+    from sim.experiment import ExperimentError, _Portable
+    from sim.kpis import KPIS
+
+    if method not in METHODS:
+        raise SensitivityError(f"unknown method {method!r}: expected one of {', '.join(METHODS)}")
+    if not kpis:
+        raise SensitivityError("name at least one KPI")
+    unknown = [k for k in kpis if KPIS and k not in KPIS]
+    if unknown:
+        raise SensitivityError(f"unknown KPI {', '.join(unknown)}; known KPIs: {', '.join(KPIS)}")
+    if samples < 1 or reps < 1:
+        raise SensitivityError("samples and reps must be at least 1")
+    if years <= 0 or warmup < 0:
+        raise SensitivityError("years must be positive and warm-up not negative")
+    chosen = sensitivity_parameters(params)
+    if not chosen:
+        raise SensitivityError("no parameter to vary")
+    prob = problem(chosen)
+    X = draw(method, prob, samples, seed=seed, levels=levels)
+    n_points = X.shape[0]
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ExperimentError(f"{out} exists and is not a directory; use another --out")
+    manifest = _manifest(scenario, method, chosen, samples, levels, seed, reps, years, warmup,
+                         kpis, n_points, command)
+    points_dir = out / POINTS
+    done: dict[tuple[int, int], dict[str, float]] = {}
+    if resume and points_dir.is_dir() and any(points_dir.glob("point-*.json")):
+        try:
+            old = output.read_json(out / output.MANIFEST)
+        except (OSError, ValueError):
+            old = None
+        if old is None or not _same(old, manifest):
+            raise ExperimentError(
+                f"{out} holds a sensitivity analysis of a different scenario (or method, "
+                "parameters, samples, seed, reps, years or warm-up); use another --out")
+        for p in points_dir.glob("point-*.json"):
+            parts = p.stem.split("-")
+            with contextlib.suppress(ValueError, IndexError):
+                point, rep = int(parts[1]), int(parts[3])
+                if point < n_points and rep < reps:
+                    done[(point, rep)] = _read_point(p)
+    elif points_dir.exists():
+        shutil.rmtree(points_dir)
+    points_dir.mkdir(parents=True, exist_ok=True)
+    output.remove_temp_files(points_dir)
+    output.atomic_write_json(out / output.MANIFEST, manifest)
+
+    rows = [point_values(chosen, X[i]) for i in range(n_points)]
+    items = [(i, rep, tuple(rows[i].items())) for i in range(n_points) for rep in range(reps)
+             if (i, rep) not in done]
+    total = n_points * reps
+    if progress is not None:
+        progress(len(done), total)
+    fn = functools.partial(_run_point, _Portable(scenario), seed=seed, warmup_years=warmup,
+                           years=years, simulate=simulate)
+    if backend is None:
+        from sim.backends import LocalBackend
+
+        backend = LocalBackend(workers)
+    for (i, rep, overrides), kpi_values in backend.map(fn, items):
+        output.atomic_write_json(point_path(out, i, rep), {
+            "point": i, "rep": rep, "seed": seed, "values": dict(overrides),
+            "kpis": kpi_values})
+        done[(i, rep)] = kpi_values
+        if progress is not None:
+            progress(len(done), total)
+
+    # KPI value of each point: mean over its replications
+    Y: dict[str, np.ndarray] = {}
+    for kpi in kpis:
+        per = np.array([[done[(i, r)].get(kpi, math.nan) for r in range(reps)]
+                        for i in range(n_points)], dtype=float)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            Y[kpi] = np.nanmean(per, axis=1)
+    samples_df = pd.DataFrame(X, columns=prob["names"])
+    samples_df.insert(0, "point", np.arange(n_points))
+    for kpi in kpis:
+        samples_df[kpi] = Y[kpi]
+    with output.atomic_path(out / SAMPLES_CSV) as tmp:
+        samples_df.to_csv(tmp, index=False, float_format="%.10g")
+
+    frames = [_analyse(method, prob, X, Y[kpi], kpi, levels=levels, confidence=confidence,
+                       num_resamples=num_resamples, seed=seed) for kpi in kpis]
+    indices = pd.concat(frames, ignore_index=True)
+    with output.atomic_path(out / RESULT_CSV) as tmp:
+        indices.to_csv(tmp, index=False, float_format="%.10g")
+    meta = {**manifest, "confidence": confidence, "num_resamples": num_resamples,
+            "finished": output.utc_now()}
+    output.atomic_write_json(out / RESULT_JSON,
+                             {**meta, "indices": indices.to_dict(orient="records")})
+    result = SensitivityResult(method, list(kpis), prob["names"], indices, samples_df, out,
+                               meta=meta)
+    if charts:
+        for kpi in kpis:
+            result.charts[kpi] = plot(indices[indices["kpi"] == kpi], method, kpi,
+                                      out / f"sensitivity-{kpi}.png",
+                                      scenario=scenario.name)
+    return result
+
+
+def _analyse(method: str, prob: dict[str, Any], X: np.ndarray, y: np.ndarray, kpi: str, *,
+             levels: int, confidence: float, num_resamples: int, seed: int) -> pd.DataFrame:
+    cols = INDEX_COLUMNS[method]
+    names = prob["names"]
+    if not np.all(np.isfinite(y)):
+        log.warning("%s is undefined at %d of %d points: its indices are left empty", kpi,
+                    int((~np.isfinite(y)).sum()), y.size)
+        data = {c: np.full(len(names), math.nan) for c in cols}
+    else:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            if method == "morris":
+                from SALib.analyze import morris
+
+                res = morris.analyze(prob, X, y, num_resamples=num_resamples,
+                                     conf_level=confidence, num_levels=levels, seed=seed)
+            else:
+                from SALib.analyze import sobol
+
+                res = sobol.analyze(prob, y, calc_second_order=False,
+                                    num_resamples=num_resamples, conf_level=confidence,
+                                    seed=seed)
+        data = {c: np.asarray(res[c], dtype=float) for c in cols}
+    frame = pd.DataFrame({"kpi": kpi, "param": names, **data})
+    key = "mu_star" if method == "morris" else "ST"
+    return frame.sort_values(key, ascending=False, kind="stable", na_position="last") \
+        .reset_index(drop=True)
+
+
+def plot(indices: pd.DataFrame, method: str, kpi: str, path: str | os.PathLike[str], *,
+         scenario: str = "", top: int = 20) -> Path:
+    """Morris: ``mu*`` against ``sigma`` (top parameters labelled); Sobol: ``ST`` (and ``S1``)
+    bars with their confidence intervals as error bars, for the ``top`` parameters."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    final = Path(path)
+    if method == "morris":
+        fig, ax = plt.subplots(figsize=(8, 6), dpi=110)
+        d = indices.dropna(subset=["mu_star", "sigma"])
+        ax.errorbar(d["mu_star"], d["sigma"], xerr=d["mu_star_conf"], fmt="o", color="C0",
+                    ecolor="0.7", markersize=4, capsize=2)
+        for _, r in d.head(min(top, 12)).iterrows():
+            ax.annotate(str(r["param"]), (r["mu_star"], r["sigma"]), fontsize=7,
+                        xytext=(3, 3), textcoords="offset points")
+        lim = float(max(d["mu_star"].max() if len(d) else 1.0,
+                        d["sigma"].max() if len(d) else 1.0, 1e-12))
+        ax.plot([0, lim], [0, lim], color="0.85", linestyle=":", label="sigma = mu*")
+        ax.set_xlabel("mu* (mean absolute elementary effect)")
+        ax.set_ylabel("sigma (spread of the elementary effects)")
+        ax.set_title(f"Morris screening of {kpi}" + (f" ({scenario})" if scenario else ""))
+        ax.legend(loc="upper left", fontsize="small")
+        ax.grid(alpha=0.3)
+    else:
+        d = indices.head(top).iloc[::-1]
+        fig, ax = plt.subplots(figsize=(8, max(3.0, 0.32 * len(d) + 1.2)), dpi=110)
+        pos = np.arange(len(d))
+        ax.barh(pos + 0.2, d["ST"], height=0.4, xerr=d["ST_conf"], color="C0",
+                ecolor="0.3", capsize=2, label="ST (total)")
+        ax.barh(pos - 0.2, d["S1"], height=0.4, xerr=d["S1_conf"], color="C1",
+                ecolor="0.3", capsize=2, label="S1 (first order)")
+        ax.set_yticks(pos)
+        ax.set_yticklabels(d["param"], fontsize=7)
+        ax.set_xlabel("share of the KPI's variance (95% CI as error bars)")
+        ax.set_title(f"Sobol indices of {kpi}" + (f" ({scenario})" if scenario else ""))
+        ax.legend(loc="lower right", fontsize="small")
+        ax.grid(alpha=0.3, axis="x")
+    try:
+        fig.tight_layout()
+        with output.atomic_path(final) as tmp:
+            fig.savefig(tmp, format="png")
+    finally:
+        plt.close(fig)
+    return final
+
+
+__all__: Sequence[str] = [
+    "INDEX_COLUMNS",
+    "METHODS",
+    "SensitivityError",
+    "SensitivityResult",
+    "draw",
+    "plot",
+    "point_values",
+    "problem",
+    "run_sensitivity",
+    "sensitivity_parameters",
+]

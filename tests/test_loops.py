@@ -1,0 +1,197 @@
+"""The feedback loops: each acts in its stated direction, and the baseline is stable.
+
+Each direction test runs a stimulus with the loop on and off under common random numbers
+(replication k of both arms uses the same streams) and asks that the 95% confidence
+interval of the paired difference excludes zero with the loop's stated sign.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from sim.clock import YEAR
+from sim.loops import LOOP_KEYS, LOOPS, draw_diagram, enabled, loop_table
+from sim.model import simulate
+from sim.scenario import ScenarioError, load_scenario
+from sim.statistics import paired_difference
+
+REPS = 5
+
+
+@pytest.fixture(scope="module")
+def small():
+    """Half an average LA, to keep each replication near a second."""
+    return load_scenario("baseline").with_values({
+        "population.child_population": 36_500, "workforce.posts_fte": 77.0,
+        "front_door.staff_fte": 7.0, "supervision.managers": 10.0,
+        "court.sitting_days_per_week": 5.0,
+    })
+
+
+def _runs(scenario, years: float, journeys: bool = False, reps: int = REPS):
+    out = []
+    for rep in range(reps):
+        batches: list[pa.RecordBatch] = []
+        stocks = simulate(scenario, rep=rep, seed=11, warmup_years=0.0, years=years,
+                          journey_sink=batches.append if journeys else None)
+        table = pa.Table.from_batches(batches) if journeys else None
+        out.append((stocks, table))
+    return out
+
+
+def _paired(on, off, measure) -> tuple[float, float]:
+    a = [measure(*r) for r in off]
+    b = [measure(*r) for r in on]
+    mean, half, _ = paired_difference(a, b)
+    return mean, half
+
+
+def _window(stocks, y0: float, y1: float):
+    t = stocks["time"]
+    return stocks[(t > y0 * YEAR) & (t <= y1 * YEAR + 1e-9)]
+
+
+def _count(table, event: str, y0: float, y1: float) -> int:
+    ev = np.asarray(table.column("event").to_pylist())
+    t = table.column("time").to_numpy()
+    return int(((ev == event) & (t >= y0 * YEAR) & (t < y1 * YEAR)).sum())
+
+
+def _both(scenario, key: str, overrides: dict, years: float, journeys: bool = False,
+          reps: int = REPS):
+    on = scenario.with_values({**overrides, f"loops.{key}": True})
+    off = scenario.with_values({**overrides, f"loops.{key}": False})
+    return _runs(on, years, journeys, reps), _runs(off, years, journeys, reps)
+
+
+@pytest.mark.slow
+def test_workforce_spiral_turns_a_surge_into_leavers(small):
+    """R1: a surge of concerns during a recruitment freeze (after two years, once
+    caseloads have built up) raises stress; with the loop on, turnover rises (more
+    leavers), fewer staff stay in post and those who stay hold more cases."""
+    stimulus = {"shocks.surge_start_year": 1.0, "shocks.surge_months": 24.0,
+                "shocks.surge_factor": 1.4, "shocks.freeze_start_year": 1.0,
+                "shocks.freeze_months": 24.0,
+                # a lower manageable caseload, so that the young system feels the surge
+                "workforce_dynamics.manageable_caseload": 12.0}
+    full = load_scenario("baseline")  # a whole LA: twice the posts, so twice the leavers
+    on, off = _both(full, "workforce_spiral", stimulus, years=3.0, reps=8)
+    leavers, half = _paired(on, off, lambda s, _: _window(s, 1.5, 3.0)["leavers_in_month"].sum())
+    assert leavers - half > 0, (leavers, half)
+    staff, half = _paired(on, off, lambda s, _: _window(s, 2.0, 3.0)["staff_in_post"].mean())
+    assert staff + half < 0, (staff, half)
+    caseload, half = _paired(on, off, lambda s, _: _window(s, 2.0, 3.0)["caseload_mean"].mean())
+    assert caseload - half > 0, (caseload, half)
+
+
+@pytest.mark.slow
+def test_procedure_creep_takes_time_from_direct_work(small):
+    """R2: a jump in pressure ratchets prescription up, which takes hours from direct work."""
+    shock = {"shocks.pressure_year": 0.5, "shocks.pressure_size": 1.0}
+    on, off = _both(small, "procedure_creep", shock, years=2.0)
+    presc, half = _paired(on, off, lambda s, _: _window(s, 0.6, 2.0)["prescription"].mean())
+    assert presc - half > 0, (presc, half)
+    direct, half = _paired(on, off, lambda s, _: _window(s, 0.6, 2.0)["direct_share"].mean())
+    assert direct + half < 0, (direct, half)
+
+
+@pytest.mark.slow
+def test_systems_approach_weakens_procedure_creep(small):
+    """R2 lever: systems-approach SCRs weaken the pressure-to-prescription link."""
+    shock = {"shocks.pressure_year": 0.5, "shocks.pressure_size": 1.0}
+    blame = _runs(small.with_values(shock), 2.0)
+    systems = _runs(small.with_values({**shock, "pressure.systems_approach_scr": True}), 2.0)
+    diff, half = _paired(systems, blame,
+                         lambda s, _: _window(s, 0.6, 2.0)["prescription"].mean())
+    assert diff + half < 0, (diff, half)
+
+
+@pytest.mark.slow
+def test_defensive_practice_brings_more_referrals_and_s47(small):
+    """R3: pressure lowers thresholds: more referrals and more section 47 enquiries."""
+    shock = {"shocks.pressure_year": 0.5, "shocks.pressure_size": 1.0}
+    on, off = _both(small, "defensive_practice", shock, years=1.5, journeys=True)
+    refs, half = _paired(on, off, lambda _, t: _count(t, "referral", 0.5, 1.5))
+    assert refs - half > 0, (refs, half)
+    s47, half = _paired(on, off, lambda _, t: _count(t, "strategy_discussion", 0.5, 1.5))
+    assert s47 - half > 0, (s47, half)
+
+
+@pytest.mark.slow
+def test_early_help_loop_keeps_contacts_from_the_front_door(small):
+    """B1: with a community team, consultations keep low needs out of the front door."""
+    team = {"community_team.fte": 6.0}
+    on, off = _both(small, "early_help", team, years=1.5, journeys=True)
+    contacts, half = _paired(on, off, lambda _, t: _count(t, "contact", 0.25, 1.5))
+    assert contacts + half < 0, (contacts, half)
+
+
+@pytest.mark.slow
+def test_announced_inspections_take_direct_time(small):
+    """Inspection regime: announced inspections pull hours into compliance; unannounced
+    ones do not."""
+    on, off = _both(small, "inspection_regime", {}, years=2.0)
+    direct, half = _paired(on, off, lambda s, _: s["direct_share"].mean())
+    assert direct + half < 0, (direct, half)
+    unannounced = _runs(small.with_values({"inspection.regime": "unannounced"}), 2.0)
+    assert all((s["compliance_share"] == 0).all() for s, _ in unannounced)
+    assert any((s["compliance_share"] > 0).any() for s, _ in on)
+
+
+def test_loop_table_and_diagram_list_exactly_the_loops_run(small, tmp_path):
+    values = dict(small.with_values({"loops.defensive_practice": False,
+                                     "loops.inspection_regime": False}).values)
+    table = loop_table(values)
+    assert [r["key"] for r in table] == list(LOOP_KEYS)
+    on = {r["key"] for r in table if r["state"] == "on"}
+    assert on == {k for k, v in enabled(values).items() if v}
+    assert on == {"workforce_spiral", "procedure_creep", "early_help"}
+    drawn = draw_diagram(values, tmp_path / "loops.png")
+    assert set(drawn) == {lp.code for lp in LOOPS if lp.key in on}
+    assert (tmp_path / "loops.png").stat().st_size > 1000
+
+
+def test_every_loop_chain_closes_or_drives():
+    for lp in LOOPS:
+        for a, b in zip(lp.links, lp.links[1:], strict=False):
+            assert a.target == b.source
+        if lp.polarity != "driver":
+            assert lp.links[-1].target == lp.links[0].source
+            negatives = sum(link.sign == "-" for link in lp.links)
+            assert (negatives % 2 == 0) == (lp.polarity == "reinforcing"), lp.code
+
+
+def test_unknown_loop_key_lists_the_valid_ones(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "bad"\ndescription = "x"\nbase = "baseline"\n'
+                   "[loops]\nworkforce_spirals = false\n")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(bad)
+    message = str(err.value)
+    assert "bad.toml" in message and "loops.workforce_spirals" in message
+    for key in LOOP_KEYS:
+        assert key in message
+
+
+@pytest.mark.slow
+def test_baseline_is_stable_and_a_shock_decays():
+    """Stability: with all loops on, the baseline does not drift: over 20 simulated years
+    the means of key stocks in years 8-14 and 14-20 agree within 10%; and a pressure
+    shock at year 8 has decayed (pressure within 0.15 of the unshocked run) by year 12."""
+    sc = load_scenario("baseline")
+    stocks = simulate(sc, rep=0, seed=5, warmup_years=0.0, years=20.0, journey_sink=None)
+    for col in ("cin_open", "stage_cp_plan", "caseload_mean", "staff_in_post"):
+        a = _window(stocks, 8.0, 14.0)[col].mean()
+        b = _window(stocks, 14.0, 20.0)[col].mean()
+        assert abs(b - a) <= 0.10 * a, (col, a, b)
+    shocked = simulate(sc.with_values({"shocks.pressure_year": 8.0,
+                                       "shocks.pressure_size": 1.5}),
+                       rep=0, seed=5, warmup_years=0.0, years=12.0, journey_sink=None)
+    jump = (_window(shocked, 8.0, 8.1)["pressure"].max()
+            - _window(stocks, 8.0, 8.1)["pressure"].max())
+    assert jump > 1.0
+    late = (_window(shocked, 11.5, 12.0)["pressure"].mean()
+            - _window(stocks, 11.5, 12.0)["pressure"].mean())
+    assert abs(late) < 0.15, late
