@@ -17,16 +17,17 @@ with a new worker; need may also rise (``escalation_on_plan``).
 
 Reviews come ``first_review_months`` after the start, then every
 ``review_interval_months``. A review is multi-agency: its noise is the mean of the
-worker's (which falls with the direct hours the current worker has spent on the case,
-so a new worker, or none, judges worse) and ``conference_sd``. A child protection plan
-continues while the child is judged tier 3; on strong evidence (a signal of need at the
-urgent threshold) it may go to pre-proceedings after ``proceedings_after_months`` or the
-child may be accommodated (looked after, section 20); judged tier 2 it steps down to a
-child-in-need plan, lower it closes. A child-in-need plan escalates to section 47 on
-strong evidence only (a child judged tier 3 on weaker evidence stays on the plan),
-closes when judged tier 1 or lower, and, with chance ``cin_step_down_share`` at each
-review, closes while still judged tier 2 (stepped down to targeted services, or the
-family disengages; the need goes back to the community).
+worker's (which falls with the direct hours the current worker has spent on the case, so
+a new worker, or none, judges worse) and ``conference_sd``. A child protection plan
+changes only on strong evidence, either way: with a signal of need at the urgent
+threshold it may go to pre-proceedings after ``proceedings_after_months`` or the child
+may be accommodated (looked after, section 20); it ends only when the signal falls as
+far below tier 3's cut point (2.5) as the urgent threshold lies above it, stepping down
+to a child-in-need plan if the child is judged tier 2 and closing if lower. A child-in-
+need plan escalates to section 47 on strong evidence only (a child judged tier 3 on
+weaker evidence stays on the plan), closes when judged tier 1 or lower, and, with chance
+``cin_step_down_share`` at each review, closes while still judged tier 2 (stepped down
+to targeted services, or the family disengages; the need goes back to the community).
 
 Children looked after leave care with a constant hazard (lower under a care order); on
 leaving, need falls by two tiers (an assumption) and the case closes.
@@ -178,8 +179,8 @@ class Protection:
                 child.tier += 1
                 m.log(child, "escalated")
 
-    def _review(self, m: Model, child: Child) -> int:
-        """Judge need at a plan review.
+    def _review(self, m: Model, child: Child) -> tuple[float, float]:
+        """Review a plan: return the signal of need and the strong-evidence threshold.
 
         Quality = direct hours the current worker has spent on the case (its present
         monthly rate times the months since taking the case) relative to a core
@@ -193,11 +194,9 @@ class Protection:
         quality = min(1.0, hours / self.core_effort * wf.expertise(child))
         sd = 0.5 * m.assessment.signal_sd(quality) + 0.5 * self.conf_sd
         signal = child.tier + self.drng.normal(sd)
-        child.known = judged = classify(signal)
+        child.known = classify(signal)
         m.log(child, "plan_review")
-        if judged == 3 and signal < self.escalate_threshold - m.assessment.urgent_shift:
-            return 2  # concern, but not enough to change the plan
-        return judged
+        return signal, self.escalate_threshold - m.assessment.urgent_shift
 
     def cin_plan(self, m: Model, child: Child, first_review: float | None = None):
         """Step: a child-in-need plan until it closes or escalates."""
@@ -206,14 +205,14 @@ class Protection:
         gap = self.first_review if first_review is None else first_review
         while True:
             yield from self._help_interval(m, child, m.env.now + gap)
-            judged = self._review(m, child)
+            signal, strong = self._review(m, child)
             gap = self.review_interval
-            if judged >= 3:
+            if signal >= strong:
                 m.log(child, "cin_plan_ended")
                 return self.strategy
-            if judged <= 1 or self.drng.random() < self.step_down:
+            if child.known <= 1 or self.drng.random() < self.step_down:
                 m.log(child, "cin_plan_ended")
-                self.close(child, to_early_help=judged <= 1, helped=child.tier == 0)
+                self.close(child, to_early_help=child.known <= 1, helped=child.tier == 0)
                 return None
 
     def cp_plan(self, m: Model, child: Child, first_review: float | None = None,
@@ -225,19 +224,21 @@ class Protection:
         gap = self.first_review if first_review is None else first_review
         while True:
             yield from self._help_interval(m, child, m.env.now + gap)
-            judged = self._review(m, child)
+            signal, strong = self._review(m, child)
             gap = self.review_interval
-            if child.known >= 3:
+            if signal >= strong:
                 r = self.drng.random()
-                if judged >= 3 and m.env.now - start >= self.proceed_after and r < self.proceed:
+                if m.env.now - start >= self.proceed_after and r < self.proceed:
                     m.log(child, "cp_plan_ended")
                     return m.court.pre_proceedings
-                if judged >= 3 and r >= 1.0 - self.accommodate:
+                if r >= 1.0 - self.accommodate:
                     m.log(child, "cp_plan_ended")
                     return self.looked_after
                 continue
+            if signal >= 5.0 - strong:  # risk has not clearly fallen: the plan continues
+                continue
             m.log(child, "cp_plan_ended")
-            if judged == 2:
+            if child.known == 2:
                 return self.cin_plan
             self.close(child, helped=child.tier == 0)
             return None

@@ -1,0 +1,198 @@
+"""Scenario comparison with common random numbers: paired intervals, files, resume, CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from fakes import CALLS_ENV, staff_simulate
+from scipy import stats
+
+from sim import cli, comparison
+from sim.experiment import ExperimentError
+from sim.scenario import load_scenario
+
+SHORT = dict(years=0.5, warmup=0.25)
+
+
+@pytest.fixture(scope="module")
+def small():
+    return load_scenario("baseline").with_values({"population.child_population": 20_000},
+                                                 name="small")
+
+
+def test_compare_frames_hand_computed() -> None:
+    base = pd.DataFrame({"k": [10.0, 12.0, 14.0, 16.0]}, index=pd.Index(range(4), name="rep"))
+    other = pd.DataFrame({"k": [11.0, 13.5, 15.0, 17.5]}, index=base.index)
+    flat = pd.DataFrame({"k": [10.0, 12.0, 14.0, 16.0]}, index=base.index)
+    t = comparison.compare_frames({"b": base, "o": other, "f": flat}, "b")
+    assert list(t.columns) == list(comparison.COLUMNS)
+    assert t["scenario"].tolist() == ["b", "o", "f"]
+    b, o, f = (t.iloc[i] for i in range(3))
+    assert b["is_base"] and not b["significant"] and math.isnan(b["diff"])
+    assert b["mean"] == 13.0
+    assert b["half_width"] == pytest.approx(stats.t.ppf(0.975, 3) * base["k"].std() / 2)
+    d = other["k"] - base["k"]  # 1, 1.5, 1, 1.5
+    assert o["diff"] == pytest.approx(1.25)
+    assert o["diff_half_width"] == pytest.approx(stats.t.ppf(0.975, 3) * d.std() / 2)
+    assert o["diff_ci_low"] > 0 and o["significant"] and o["n_pairs"] == 4
+    welch = stats.ttest_ind(other["k"], base["k"], equal_var=False).confidence_interval()
+    assert o["welch_half_width"] == pytest.approx((welch.high - welch.low) / 2)
+    assert o["diff_half_width"] < o["welch_half_width"]
+    assert f["diff"] == 0.0 and f["diff_half_width"] == 0.0 and not f["significant"]
+
+
+def test_compare_frames_pairs_by_replication_and_handles_missing() -> None:
+    base = pd.DataFrame({"k": [1.0, 2.0, 3.0], "only_base": [1.0, 1.0, 1.0]},
+                        index=pd.Index([0, 1, 2], name="rep"))
+    other = pd.DataFrame({"k": [3.0, 2.0, np.nan]}, index=pd.Index([2, 1, 0], name="rep"))
+    t = comparison.compare_frames({"b": base, "o": other}, "b").set_index(["kpi", "scenario"])
+    assert t.loc[("k", "o"), "n_pairs"] == 2  # rep 0 is NaN in "o"
+    assert t.loc[("k", "o"), "diff"] == 0.0
+    assert math.isnan(t.loc[("only_base", "o"), "mean"])
+    with pytest.raises(KeyError):
+        comparison.compare_frames({"b": base}, "x")
+
+
+def test_common_random_numbers_narrow_the_interval(tmp_path: Path, small) -> None:
+    """The point of CRN: the paired interval of the real model's difference is narrower
+    than the unpaired (Welch) interval of the same runs."""
+    fewer = small.with_values({"front_door.staff_fte": 4.0}, name="fewer-front-door")
+    comp = comparison.run_comparison(small, [fewer], reps=5, seed=3, out_dir=tmp_path,
+                                     workers=2, **SHORT)
+    rows = comp.table[~comp.table["is_base"]].set_index("kpi")
+    for kpi in ("referrals_per_year", "cin_open"):
+        paired, welch = rows.loc[kpi, "diff_half_width"], rows.loc[kpi, "welch_half_width"]
+        assert paired < welch, (kpi, paired, welch)
+        assert rows.loc[kpi, "n_pairs"] == 5
+    # same seed and replication numbers for both scenarios
+    for name in ("small", "fewer-front-door"):
+        manifest = json.loads((tmp_path / name / "manifest.json").read_text())
+        assert manifest["seed"] == 3 and manifest["reps"] == 5
+    saved = pd.read_csv(tmp_path / "comparison.csv")
+    assert len(saved) == len(comp.table)
+    meta = json.loads((tmp_path / "comparison.json").read_text())
+    assert meta["base"] == "small" and meta["common_random_numbers"] is True
+    assert [s["dir"] for s in meta["scenarios"]] == ["small", "fewer-front-door"]
+    assert len(meta["rows"]) == len(comp.table)
+
+
+def _pair(tmp_base=None):
+    base = load_scenario("baseline").with_values({"front_door.staff_fte": 10.0}, name="base")
+    more = base.with_values({"front_door.staff_fte": 12.0}, name="more")
+    return base, more
+
+
+def test_significance_flag_on_known_difference(tmp_path: Path) -> None:
+    base, more = _pair()
+    comp = comparison.run_comparison(base, [more], reps=3, out_dir=tmp_path, workers=1,
+                                     years=1.0, warmup=0.0, simulate=staff_simulate)
+    row = comp.table.set_index(["kpi", "scenario"]).loc[("referrals_per_year", "more")]
+    assert row["diff"] == 20.0 and row["diff_half_width"] == 0.0 and row["significant"]
+    assert list(comp.significant()["scenario"].unique()) == ["more"]
+
+
+class _Interrupt:
+    """staff_simulate, interrupted (as by Ctrl-C) at replication 2 of scenario ``more``."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, scenario, *, rep, **kwargs):
+        if scenario.name == "more" and rep == 2:
+            raise KeyboardInterrupt
+        return staff_simulate(scenario, rep=rep, **kwargs)
+
+
+def test_resume_after_interruption_equals_uninterrupted(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    base, more = _pair()
+    kw = dict(reps=4, workers=1, years=1.0, warmup=0.0)
+    whole = comparison.run_comparison(base, [more], out_dir=tmp_path / "a",
+                                      simulate=staff_simulate, **kw)
+    with pytest.raises(KeyboardInterrupt):
+        comparison.run_comparison(base, [more], out_dir=tmp_path / "b", simulate=_Interrupt(),
+                                  **kw)
+    assert not (tmp_path / "b" / "comparison.csv").exists()
+    assert len(list((tmp_path / "b" / "more" / "replications").iterdir())) == 2
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    monkeypatch.setenv(CALLS_ENV, str(calls))
+    resumed = comparison.run_comparison(base, [more], out_dir=tmp_path / "b", resume=True,
+                                        simulate=staff_simulate, **kw)
+    assert sorted(p.name[:8] for p in calls.iterdir()) == ["rep-0002", "rep-0003"]
+    pd.testing.assert_frame_equal(whole.table, resumed.table)
+
+
+def test_resume_refuses_changed_scenario_before_running(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    base, more = _pair()
+    kw = dict(reps=2, workers=1, years=1.0, warmup=0.0, simulate=staff_simulate)
+    comparison.run_comparison(base, [more], out_dir=tmp_path, **kw)
+    calls = tmp_path.parent / "calls"
+    calls.mkdir()
+    monkeypatch.setenv(CALLS_ENV, str(calls))
+    changed = base.with_values({"front_door.staff_fte": 13.0}, name="more")
+    with pytest.raises(ExperimentError, match="different scenario"):
+        comparison.run_comparison(base, [changed], out_dir=tmp_path, resume=True,
+                                  **{**kw, "reps": 3})
+    assert list(calls.iterdir()) == []  # nothing ran, not even the base's new replication
+    assert len(list((tmp_path / "base" / "replications").iterdir())) == 2
+
+
+def test_rejects_duplicate_names_and_nothing_to_compare(tmp_path: Path) -> None:
+    base, _ = _pair()
+    with pytest.raises(ExperimentError, match="named base"):
+        comparison.run_comparison(base, [base.with_values({"front_door.staff_fte": 3.0})],
+                                  out_dir=tmp_path, simulate=staff_simulate)
+    with pytest.raises(ExperimentError, match="at least one"):
+        comparison.run_comparison(base, [], out_dir=tmp_path)
+
+
+def test_auto_reps_follow_the_base(tmp_path: Path) -> None:
+    base, more = _pair()
+    comp = comparison.run_comparison(base, [more], reps="auto", kpi="referrals_per_year",
+                                     precision=0.05, out_dir=tmp_path, workers=1, years=1.0,
+                                     warmup=0.0, simulate=staff_simulate)
+    # constant values: precision reached at 3, confirmed over 5 more
+    assert comp.decision.n_solution == 3 and comp.reps == 8
+    assert len(comp.results["more"].per_rep) == 8
+
+
+def _overlay(tmp_path: Path, name: str, staff: float) -> Path:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(f'name = "{name}"\ndescription = "front door {staff} FTE"\n'
+                    f'base = "baseline"\n\n[front_door]\nstaff_fte = {staff}\n')
+    return path
+
+
+def test_cli_compare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                     capsys: pytest.CaptureFixture) -> None:
+    import sim.model
+
+    monkeypatch.setattr(sim.model, "simulate", staff_simulate)
+    monkeypatch.chdir(tmp_path)
+    b, m = _overlay(tmp_path, "fd10", 10.0), _overlay(tmp_path, "fd12", 12.0)
+    args = ["compare", str(b), str(m), "--reps", "3", "--years", "1", "--warmup", "0",
+            "--workers", "1", "--quiet"]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("referrals_per_year"))
+    assert "fd10" in line
+    diff_line = out.splitlines()[out.splitlines().index(line) + 1]
+    assert "fd12" in diff_line and "+20.0" in diff_line and diff_line.rstrip().endswith("*")
+    assert "diff from fd10" in out and "common random numbers" in out
+    results = tmp_path / "results" / "compare-fd10"
+    for p in ("comparison.csv", "comparison.json", "fd10/summary.json", "fd12/summary.json"):
+        assert (results / p).exists(), p
+    # resume into the same place with a changed scenario is refused
+    _overlay(tmp_path, "fd12", 13.0)
+    assert cli.main([*args, "--resume"]) == 2
+    assert "different scenario" in capsys.readouterr().err
+    # auto replications need a KPI
+    assert cli.main(["compare", str(b), str(m), "--reps", "auto"]) == 2
+    assert "--kpi" in capsys.readouterr().err
