@@ -121,6 +121,7 @@ class FrontDoor:
             return
         m.log(child, "contact", "front_door")
         done = self.queue.serve(now, rng.exponential(self.service_days))
+        self._harm_while_waiting(child, now, done)
         signal = child.tier + rng.normal(self.sd)
         shift = self.threshold_shift
         if signal < self.eh_threshold - shift:
@@ -133,11 +134,23 @@ class FrontDoor:
         else:
             m.start_journey(child, done, _referral_step(m, signal))
 
+    def _harm_while_waiting(self, child: Child, start: float, end: float) -> None:
+        """Serious incidents to a tier-3 child between contact and decision (a Poisson
+        process at the harm rate, drawn at once: the child's path does not change)."""
+        m = self.m
+        if child.tier != 3 or m.harm_rate <= 0:
+            return
+        t = start + m.rng.incidents.exponential(1.0 / m.harm_rate)
+        while t < end:
+            m.incident(child, t)
+            t += m.rng.incidents.exponential(1.0 / m.harm_rate)
+
     def _consult(self, child: Child, now: float) -> None:
         m = self.m
         rng = self.rng
         m.log(child, "consulted", "consultation")
         done = self.consult_queue.serve(now, rng.exponential(self.consult_days))
+        self._harm_while_waiting(child, now, done)
         signal = child.tier + rng.normal(self.consult_sd)
         if signal < self.eh_threshold:
             child.known = classify(signal)

@@ -33,9 +33,10 @@ log = logging.getLogger(__name__)
 
 Step = Callable[["Model", Child], Generator[Any, Any, "Step | None"]]
 
+# Stages whose tier-3 children carry a running harm clock. Community, early help, the
+# front door and consultations are closed-form spells: their harm is drawn analytically.
 _UNMET_CLOCK_CODES = frozenset(
-    STAGE_CODE[s] for s in ("front_door", "consultation", "referral", "assessment", "s47",
-                            "cin_plan")
+    STAGE_CODE[s] for s in ("referral", "assessment", "s47", "cin_plan")
 )
 _N_STAGES = len(STAGES)
 
@@ -131,8 +132,12 @@ class Model:
                      child.worker, child.known, child.tier, DETAIL_CODE[detail]))
         if len(rows) >= self._chunk:
             self.journal.flush()
-        if t <= now and (child.unmet or child.tier == 3):
-            self._check_unmet(child)
+        if t <= now:
+            if child.unmet or child.tier == 3:
+                self._check_unmet(child)
+        elif child.unmet:  # the child's future is now closed-form: stop its clock
+            child.unmet = False
+            child.unmet_token += 1
 
     def add_stage_changes(self, times: np.ndarray, old: int, new: int) -> None:
         """Record that children move from stage code ``old`` (-1: none) to ``new`` at

@@ -2,7 +2,8 @@
 
 Decision after an assessment on the judged tier: 0 closes the case; 1 closes it and
 signposts early help; 2 starts a child-in-need plan; 3 starts a strategy discussion and
-a section 47 enquiry (run as a core assessment unless one was just done), then an
+a section 47 enquiry (run as a core assessment unless one was just done; under the
+flexible policy, as a single assessment with no enforced deadline), then an
 initial child protection conference no sooner than 15 working days after the strategy
 discussion. The conference (a multi-agency view: noise between the assessment's and
 ``conference_sd``) decides a child protection plan (judged 3), a child-in-need plan (2)
@@ -126,6 +127,12 @@ class Protection:
         a = m.assessment
         if carried >= 0:
             quality = carried
+        elif a.flexible:  # the enquiry is one assessment, as long as the case needs
+            m.log(child, "assessment_started")
+            quality, detail = yield from a.work(
+                m, child, a._effort(child, a.ia_effort + self.core_effort),
+                m.env.now + a.guide, False)
+            m.log(child, "assessment_done", detail=detail)
         else:
             m.log(child, "core_assessment_started")
             quality, detail = yield from a.work(

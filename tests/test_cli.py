@@ -228,3 +228,58 @@ def test_progress_line_on_a_terminal(tmp_path: Path, fake_model, monkeypatch: py
     monkeypatch.setattr(cli, "PROGRESS_DELAY", 30.0)
     assert cli.main(["run", *SHORT, "--out", str(tmp_path / "r")]) == 0
     assert "2/2" not in capsys.readouterr().err
+
+
+def test_run_reps_auto(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                       capsys: pytest.CaptureFixture) -> None:
+    from fakes import referrals_simulate
+
+    _install(monkeypatch, referrals_simulate)
+    out_dir = tmp_path / "auto"
+    code = cli.main(["run", "--reps", "auto", "--kpi", "referrals_per_year", "--precision",
+                     "0.05", "--years", "1", "--warmup", "0", "--workers", "1", "--quiet",
+                     "--out", str(out_dir)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "24 replications" in out and "19 recommended for referrals_per_year" in out
+    assert json.loads((out_dir / "precision.json").read_text())["n_solution"] == 19
+    code = cli.main(["run", "--reps", "auto", "--kpi", "referrals_per_year", "--max-reps",
+                     "5", "--years", "1", "--warmup", "0", "--workers", "1", "--quiet",
+                     "--precision", "0.001", "--out", str(tmp_path / "cap")])
+    assert code == 0 and "not reached within the cap of 5" in capsys.readouterr().out
+
+
+def test_run_reps_auto_needs_a_known_kpi(capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["run", "--reps", "auto"]) == 2
+    assert "--kpi" in capsys.readouterr().err
+    assert cli.main(["run", "--reps", "auto", "--kpi", "nope"]) == 2
+    assert "unknown KPI" in capsys.readouterr().err
+    assert cli.main(["run", "--reps", "5", "--kpi", "cin_open"]) == 2
+    assert cli.main(["run", "--reps", "many"]) == 2
+    assert cli.main(["run", "--reps", "auto", "--kpi", "cin_open", "--precision", "2"]) == 2
+    capsys.readouterr()
+
+
+def test_backend_options(tmp_path: Path, fake_model, capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["run", *SHORT, "--backend", "local", "--scheduler", "tcp://x:1",
+                     "--out", str(tmp_path / "x")]) == 2
+    assert "dask" in capsys.readouterr().err
+    assert cli.main(["run", "--backend", "spark"]) == 2
+    capsys.readouterr()
+
+
+def test_new_commands_in_help(capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["--help"]) == 0
+    top = capsys.readouterr().out
+    for name in ("run", "compare", "warmup", "sensitivity", "scenarios"):
+        assert name in top
+    for name, words in {
+        "compare": ("BASE", "--reps", "--out", "common random numbers", "--backend"),
+        "warmup": ("--stock", "MSER-5", "years"),
+        "sensitivity": ("--method", "--kpi", "--samples", "--params", "plausible"),
+        "run": ("--precision", "--max-reps", "--scheduler", "auto"),
+    }.items():
+        assert cli.main([name, "--help"]) == 0
+        text = capsys.readouterr().out
+        for word in words:
+            assert word in text, (name, word)

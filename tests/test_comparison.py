@@ -81,7 +81,7 @@ def test_common_random_numbers_narrow_the_interval(tmp_path: Path, small) -> Non
     assert len(meta["rows"]) == len(comp.table)
 
 
-def _pair(tmp_base=None):
+def _pair():
     base = load_scenario("baseline").with_values({"front_door.staff_fte": 10.0}, name="base")
     more = base.with_values({"front_door.staff_fte": 12.0}, name="more")
     return base, more

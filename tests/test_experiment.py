@@ -244,3 +244,92 @@ def test_custom_backend(tmp_path: Path, baseline, fake_model) -> None:
     b = experiment.run_experiment(baseline, reps=3, seed=9, out_dir=tmp_path / "b",
                                   workers=1, **SHORT)
     pd.testing.assert_frame_equal(a.per_rep, b.per_rep)
+
+
+# -- interruption and resume ---------------------------------------------------------------------
+
+
+class _StopAfter:
+    """fake_simulate that is interrupted (as by Ctrl-C) when it reaches replication ``k``."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    def __call__(self, scenario, *, rep, **kwargs):
+        if rep == self.k:
+            raise KeyboardInterrupt
+        return fake_simulate(scenario, rep=rep, **kwargs)
+
+
+def test_interrupted_then_resumed_equals_uninterrupted(tmp_path: Path, baseline) -> None:
+    whole = experiment.run_experiment(baseline, reps=5, seed=2, out_dir=tmp_path / "whole",
+                                      workers=1, simulate=fake_simulate, **SHORT)
+    out = tmp_path / "cut"
+    with pytest.raises(KeyboardInterrupt):
+        experiment.run_experiment(baseline, reps=5, seed=2, out_dir=out, workers=1,
+                                  simulate=_StopAfter(3), **SHORT)
+    assert sorted(p.name for p in (out / "replications").iterdir()) == [
+        "rep-0000.json", "rep-0001.json", "rep-0002.json"]
+    assert not (out / "summary.json").exists()
+    resumed = experiment.run_experiment(baseline, reps=5, seed=2, out_dir=out, workers=1,
+                                        resume=True, simulate=fake_simulate, **SHORT)
+    pd.testing.assert_frame_equal(whole.per_rep, resumed.per_rep, check_exact=True)
+    pd.testing.assert_frame_equal(whole.summary, resumed.summary, check_exact=True)
+    assert json.loads((out / "summary.json").read_text()) == \
+        json.loads((tmp_path / "whole" / "summary.json").read_text())
+
+
+SMALL_TOML = 'name = "small"\ndescription = "small LA"\nbase = "baseline"\n\n' \
+    "[population]\nchild_population = 20000\n"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _childsim(*args: str) -> list[str]:
+    return [sys.executable, "-m", "sim", *args]
+
+
+def test_killed_run_resumes_to_the_same_result(tmp_path: Path) -> None:
+    """A real run killed (SIGKILL) after its first replication, then resumed with --resume,
+    gives the same replications, summary and journey files as an uninterrupted run; the
+    files the killed replication left behind are never read as a finished replication."""
+    import subprocess
+    import time
+
+    scenario = tmp_path / "small.toml"
+    scenario.write_text(SMALL_TOML)
+    common = [str(scenario), "--reps", "4", "--years", "0.5", "--warmup", "0.25",
+              "--workers", "1", "--quiet", "--seed", "5"]
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(_childsim("run", *common, "--out", str(out)), cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not list((out / "replications").glob("rep-*.json")):
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        proc.kill()
+    finally:
+        proc.wait(timeout=60)
+    finished = sorted((out / "replications").glob("rep-*.json"))
+    assert 1 <= len(finished) < 4, "the run was not cut short"
+    for p in finished:  # a finished replication's file is always complete
+        assert json.loads(p.read_text())["kpis"]
+    assert not (out / "summary.json").exists()
+    resume = subprocess.run(_childsim("run", *common, "--out", str(out), "--resume"),
+                            cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert resume.returncode == 0, resume.stderr
+    whole = tmp_path / "whole"
+    full = subprocess.run(_childsim("run", *common, "--out", str(whole)), cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert full.returncode == 0, full.stderr
+    a, b = experiment.load_result(out), experiment.load_result(whole)
+    pd.testing.assert_frame_equal(a.per_rep, b.per_rep, check_exact=True)
+    assert json.loads((out / "summary.json").read_text()) == \
+        json.loads((whole / "summary.json").read_text())
+    for entry in (output.JOURNEYS, output.STOCKS):
+        names = sorted(p.name for p in (whole / entry).iterdir())
+        assert names == sorted(p.name for p in (out / entry).iterdir())
+        for name in names:
+            assert (out / entry / name).read_bytes() == (whole / entry / name).read_bytes()
+    assert not any(p.name.startswith(".") for p in out.rglob("*"))

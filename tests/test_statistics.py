@@ -105,3 +105,29 @@ def test_paired_narrower_than_unpaired_for_correlated_pairs():
     _mb, half_b, _ = mean_ci(b)
     unpaired_half = math.sqrt(half_a**2 + half_b**2)
     assert paired_half < unpaired_half / 3
+
+
+def test_welch_difference_matches_scipy():
+    from scipy import stats as st
+
+    from sim.statistics import welch_difference
+
+    a = np.array([10.0, 12.0, 9.5, 11.0, 13.0])
+    b = np.array([14.0, 15.5, 12.0, 16.0, 13.5, 18.0])
+    diff, half, df = welch_difference(a, b)
+    ci = st.ttest_ind(b, a, equal_var=False).confidence_interval(0.95)
+    assert diff == pytest.approx(b.mean() - a.mean())
+    assert diff - half == pytest.approx(ci.low) and diff + half == pytest.approx(ci.high)
+    assert 4 < df < 9
+    assert welch_difference([1.0, 1.0], [2.0, 2.0])[:2] == (1.0, 0.0)
+    assert math.isnan(welch_difference([1.0], [2.0, 3.0])[1])
+    assert math.isnan(welch_difference([], [2.0])[0])
+
+
+def test_relative_half_width():
+    from sim.statistics import relative_half_width
+
+    assert relative_half_width(-200.0, 10.0) == 0.05
+    assert relative_half_width(0.0, 0.0) == 0.0
+    assert relative_half_width(0.0, 1.0) == math.inf
+    assert math.isnan(relative_half_width(math.nan, 1.0))
