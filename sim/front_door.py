@@ -14,6 +14,8 @@ perhaps escalated) and unnecessary referrals.
 Where a community multi-agency team exists, universal services consult it first with a
 chance that grows with its staffing; the team sees need more sharply, keeps lower needs
 in early help without a referral, and refers the rest carrying a partner assessment.
+Contacts made directly carry a partner assessment (a Common Assessment Framework form)
+with a smaller chance.
 """
 
 from __future__ import annotations
@@ -100,6 +102,7 @@ class FrontDoor:
         self.consult_days = p["community_team.consult_hours"] / hours_day
         self.consult_sd = p["community_team.signal_sd"]
         self.shared_share = p["community_team.shared_assessment_share"]
+        self.partner_share = p["universal.partner_assessment_share"]
         self.rng = model.rng.front_door
 
     def arrive(self, child: Child, t: float) -> None:
@@ -120,6 +123,7 @@ class FrontDoor:
             self._consult(child, now)
             return
         m.log(child, "contact", "front_door")
+        child.shared = rng.random() < self.partner_share
         done = self.queue.serve(now, rng.exponential(self.service_days))
         self._harm_while_waiting(child, now, done)
         signal = child.tier + rng.normal(self.sd)

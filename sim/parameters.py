@@ -441,6 +441,18 @@ SCHEMA.update({
         "months", 0, 1200, None, "Length of the recruitment freeze (0 = none)"),
 })
 
+SCHEMA.update({
+    "universal.partner_assessment_share": _share(
+        "Share of contacts from universal services that carry a partner assessment (CAF)",
+        (0.05, 0.6)),
+    "workforce.senior_leaving_factor": _p(
+        "1", 0, 3, (0.4, 1.0), "Leaving hazard of senior practitioners relative to others"),
+    "workforce.mentoring_gain": _p(
+        "1", 0, 1, (0.0, 0.3),
+        "Rise in a newly qualified worker's expertise with full senior support "
+        "(one senior practitioner or more per newly qualified worker)"),
+})
+
 #: Top-level scenario keys that are not parameters.
 META_KEYS: frozenset[str] = frozenset({"name", "description", "base"})
 

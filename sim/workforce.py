@@ -12,7 +12,10 @@ supervision (hours received), sickness and inspection preparation (set by the sy
 layer), and direct work with children and families (the remainder). Direct hours are
 shared among the worker's cases in proportion to their workload weights.
 
-Permanent staff leave with a monthly hazard (scaled by the workforce spiral); a vacant
+Permanent staff leave with a monthly hazard (scaled by the workforce spiral, and for
+senior practitioners by ``senior_leaving_factor``: a career pathway keeps them in
+practice); newly qualified staff gain ``mentoring_gain`` expertise with full senior
+support (one senior practitioner or more per newly qualified worker). A vacant
 post is covered by an agency worker with a set chance (agency workers move on faster)
 and filled after an exponential recruitment delay, extended by any recruitment freeze.
 """
@@ -87,6 +90,9 @@ class Workforce:
         self.reflective_share = float(p["supervision.reflective_share"])
         self.reflective_gain = float(p["supervision.reflective_gain"])
         self.leave_multiplier = 1.0  # set by the workforce spiral
+        self.senior_factor = float(p["workforce.senior_leaving_factor"])
+        self.mentoring_gain = float(p["workforce.mentoring_gain"])
+        self.mentoring = 0.0  # expertise gain of newly qualified staff now
         freeze_start = p["shocks.freeze_start_year"] * YEAR
         self.freeze = (freeze_start, freeze_start + p["shocks.freeze_months"] * MONTH)
         self.direct_share = 0.0
@@ -147,7 +153,8 @@ class Workforce:
         rate = self.leave_rate * self.leave_multiplier
         if rate <= 0:
             return
-        p_leave = 1.0 - math.exp(-rate / 12.0)
+        p_leave = np.where(self.senior_post, 1.0 - math.exp(-rate * self.senior_factor / 12.0),
+                           1.0 - math.exp(-rate / 12.0))
         # One draw per post whatever its state, so that runs differing in who is in post
         # keep the same numbers for every other post (common random numbers).
         gen = self.m.rng.leavers.gen
@@ -289,6 +296,13 @@ class Workforce:
         self.direct_share = max(
             0.02, 1.0 - self.recording_share - self.travel - self.other - sup_share
             - sickness - compliance)
+        if self.mentoring_gain > 0:
+            now = self.m.env.now
+            perm = self.kind == PERMANENT
+            nq = int(np.count_nonzero(perm & self.nq_hire & ~self.senior_post
+                                      & (now - self.hired_at < self.years_to_exp * YEAR)))
+            seniors = int(np.count_nonzero(perm & self.senior_post))
+            self.mentoring = self.mentoring_gain * min(1.0, seniors / nq) if nq else 0.0
         self.reflective_fraction = (
             self.sup_hours * self.reflective_share / max(self.sup_needed, 1e-9))
         self.supervision_multiplier = 1.0 + self.reflective_gain * self.reflective_fraction
@@ -313,7 +327,7 @@ class Workforce:
         elif self.senior_post[post]:
             e = self.expertise_by["senior"]
         elif self.nq_hire[post] and self.m.env.now - self.hired_at[post] < self.years_to_exp * YEAR:
-            e = self.expertise_by["nq"]
+            e = self.expertise_by["nq"] + self.mentoring
         else:
             e = self.expertise_by["exp"]
         return e * self.supervision_multiplier

@@ -263,12 +263,17 @@ def test_mean_sojourn_matches_mm1(mm1):
 
 
 def test_littles_law_in_every_replication(mm3):
-    """L_hat = lambda_hat * W_hat within 2% in each one-year window. (Not asked of the
-    M/M/1 queue at rho 0.8: there the edge terms, customers present at the window's ends
-    times their remaining stay, are heavy-tailed and reach several percent of a year.)"""
+    """L_hat = lambda_hat * W_hat: the difference has mean zero over replications (its 95%
+    interval contains 0) and is within 5% in each one-year window. The difference is the
+    edge terms only, customers present at the window's ends times their stay outside it,
+    which a congested spell at an edge can make a few percent of a year. (Not asked of the
+    M/M/1 queue at rho 0.8, where those edge terms are heavier still.)"""
     _, reps = mm3
+    gaps = [r.l_hat - r.lam_hat * r.w_hat for r in reps]
+    low, high = t_interval(gaps)
+    assert low <= 0.0 <= high, (low, high)
     for r in reps:
-        assert r.l_hat == pytest.approx(r.lam_hat * r.w_hat, rel=0.02), (r.l_hat, r.lam_hat,
+        assert r.l_hat == pytest.approx(r.lam_hat * r.w_hat, rel=0.05), (r.l_hat, r.lam_hat,
                                                                           r.w_hat)
 
 
@@ -311,4 +316,4 @@ def test_erlang_c_long_runs(c, rho):
         assert low <= theory <= high, (name, low, theory, high)
     if c >= 3:  # see test_littles_law_in_every_replication
         for r in reps:
-            assert r.l_hat == pytest.approx(r.lam_hat * r.w_hat, rel=0.02)
+            assert r.l_hat == pytest.approx(r.lam_hat * r.w_hat, rel=0.05)
