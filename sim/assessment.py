@@ -48,7 +48,14 @@ class Assessment:
 
     def __init__(self, model: Model) -> None:
         self.m = model
-        p = model.p
+        self.urgent_shift = 0.0  # defensive practice lowers the section 47 threshold
+        self.rng = model.rng.assessment
+        self.drng = model.rng.decisions
+        self.configure()
+
+    def configure(self) -> None:
+        """Read the parameters (again, when a reform starts part-way through a run)."""
+        p = self.m.p
         self.flexible = p["assessment.policy"] == "flexible"
         self.ia_deadline = working_days_to_days(p["assessment.initial_timescale_wd"])
         self.core_deadline = working_days_to_days(p["assessment.core_timescale_wd"])
@@ -57,7 +64,6 @@ class Assessment:
         self.core_effort = p["assessment.core_effort_hours"]
         self.base_compliance = p["assessment.deadline_compliance"]
         self.compliance = self.base_compliance  # the system layer scales it
-        self.urgent_shift = 0.0  # defensive practice lowers the section 47 threshold
         self.core_share = p["assessment.core_share_tier2"]
         self.saving = p["assessment.shared_effort_saving"]
         self.continue_shared = bool(p["assessment.continue_shared"])
@@ -67,8 +73,6 @@ class Assessment:
         self.nfa_threshold = p["front_door.nfa_threshold"]
         self.urgent_threshold = p["front_door.urgent_threshold"]
         self.w_assessment = p["weights.assessment"]
-        self.rng = model.rng.assessment
-        self.drng = model.rng.decisions
 
     # -- judgement ------------------------------------------------------------------------
     def signal_sd(self, quality: float) -> float:

@@ -49,8 +49,15 @@ class Community:
     """
 
     def __init__(self, model: Model) -> None:
-        self.m = m = model
-        p = model.p
+        self.m = model
+        self.notice_multiplier = 1.0  # tiers 0-1; set by the system layer (defensive practice)
+        self._eh_ends: list[float] = []
+        self.rng = model.rng.community
+        self.configure()
+
+    def configure(self) -> None:
+        """Read the parameters (again, when a reform starts part-way through a run)."""
+        p = self.m.p
         self.pop10k = p["population.child_population"] / 10_000.0
         self.concern_rate = [p[f"population.concern_rate_tier{k}"] for k in range(4)]
         self.sigma = p["population.complexity_sigma"]
@@ -63,11 +70,9 @@ class Community:
         hv = p["universal.health_visitor_fte"] / p["universal.health_visitor_reference_fte"]
         self.hv_factor = hv ** p["universal.health_visitor_elasticity"] if b1 else 1.0
         self.base_notice = [p[f"universal.notice_rate_tier{k}"] / YEAR for k in range(4)]
-        self.notice_multiplier = 1.0  # tiers 0-1; set by the system layer (defensive practice)
         self.eh_places = (
             p["early_help.places"] * self.pop10k
             + p["community_team.fte"] * p["community_team.places_per_fte"]) if b1 else math.inf
-        self._eh_ends: list[float] = []
         surge_start = p["shocks.surge_start_year"] * YEAR
         self.surge = (surge_start, surge_start + p["shocks.surge_months"] * MONTH,
                       p["shocks.surge_factor"])
@@ -75,7 +80,6 @@ class Community:
         self.eh_success = (1.0, p["early_help.success_tier1"], p["early_help.success_tier2"],
                            0.5 * p["early_help.success_tier2"])
         self.step_up = p["early_help.step_up_share"]
-        self.rng = m.rng.community
 
     def notice_rate(self, tier: int) -> float:
         """Hazard (per day) that universal services contact about a child at ``tier``."""

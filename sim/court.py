@@ -36,7 +36,13 @@ class Court:
 
     def __init__(self, model: Model) -> None:
         self.m = model
-        p = model.p
+        self.resource = simpy.Resource(model.env, capacity=1)
+        self.rng = model.rng.court
+        self.configure()
+
+    def configure(self) -> None:
+        """Read the parameters (again, when a reform starts part-way through a run)."""
+        p = self.m.p
         legal = p["court.legal_quality"]
         self.pre_days = p["court.pre_proceedings_days"] / legal
         self.fgc_share = p["court.fgc_share"]
@@ -53,8 +59,6 @@ class Court:
         self.final_days = p["court.final_hearing_days"]
         self.order_share = p["court.order_share"]
         self.w_proceedings = p["weights.proceedings"]
-        self.resource = simpy.Resource(model.env, capacity=1)
-        self.rng = model.rng.court
 
     def pre_proceedings(self, m: Model, child: Child):
         """Step: pre-proceedings work, perhaps a family group conference, then court."""

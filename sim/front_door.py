@@ -65,6 +65,18 @@ class _Servers:
         heapq.heappush(self.free, departure)
         return departure
 
+    def resize(self, servers: int, now: float) -> None:
+        """Change the number of servers at ``now``: new ones are free at once; removed ones
+        are those that would be free last (their customers still finish)."""
+        free = self.free
+        if servers > len(free):
+            for _ in range(servers - len(free)):
+                heapq.heappush(free, now)
+        elif servers < len(free):
+            free.sort()
+            del free[servers:]
+            heapq.heapify(free)
+
     def waiting(self, now: float) -> int:
         """Customers waiting (arrived, not yet in service) at ``now``."""
         starts = self.starts
@@ -85,25 +97,33 @@ class FrontDoor:
     def __init__(self, model: Model) -> None:
         self.m = model
         p = model.p
+        self.queue = _Servers(max(1, round(p["front_door.staff_fte"])))
+        self.consult_queue = _Servers(max(1, round(p["community_team.fte"])))
+        self.threshold_shift = 0.0  # set by the system layer (defensive practice)
+        self.rng = model.rng.front_door
+        self.configure()
+
+    def configure(self) -> None:
+        """Read the parameters (again, when a reform starts part-way through a run)."""
+        p = self.m.p
+        now = self.m.env.now
         hours_day = p["workforce.hours_per_week"] / 7.0
         self.servers = max(1, round(p["front_door.staff_fte"]))
-        self.queue = _Servers(self.servers)
+        self.queue.resize(self.servers, now)
         #: Mean screening time in calendar days of one screener.
         self.service_days = p["front_door.screening_hours"] / (
             hours_day * p["front_door.productive_share"])
         self.sd = p["front_door.signal_sd"]
         self.eh_threshold = p["front_door.early_help_threshold"]
         self.ref_threshold = p["front_door.referral_threshold"]
-        self.threshold_shift = 0.0  # set by the system layer (defensive practice)
         ct_fte = p["community_team.fte"]
         self.consult_share = (min(1.0, ct_fte / p["community_team.full_coverage_fte"])
                               if p["loops.early_help"] else 0.0)
-        self.consult_queue = _Servers(max(1, round(ct_fte)))
+        self.consult_queue.resize(max(1, round(ct_fte)), now)
         self.consult_days = p["community_team.consult_hours"] / hours_day
         self.consult_sd = p["community_team.signal_sd"]
         self.shared_share = p["community_team.shared_assessment_share"]
         self.partner_share = p["universal.partner_assessment_share"]
-        self.rng = model.rng.front_door
 
     def arrive(self, child: Child, t: float) -> None:
         """Universal services will contact (or consult) about ``child`` at time ``t``."""

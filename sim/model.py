@@ -207,10 +207,23 @@ class Model:
         while step is not None:
             step = yield from step(self, child)
 
-    def run(self, until: float) -> pd.DataFrame:
-        """Run to ``until`` (days) and return the monthly stocks."""
+    def reconfigure(self, values: dict[str, Any]) -> None:
+        """Change the parameters now (a reform starting part-way through a run): every
+        part reads them again; the state (children, workers, stocks) carries on."""
+        self.p = values
+        self.harm_rate = float(values["incidents.harm_rate"]) / YEAR
+        self.scr_share = float(values["incidents.scr_share"])
+        for part in (self.community, self.front_door, self.assessment, self.protection,
+                     self.court, self.workforce, self.system):
+            part.configure()
+        log.info("replication %d: parameters changed at day %.1f", self.rep, self.env.now)
+
+    def run(self, until: float, switch: tuple[float, dict[str, Any]] | None = None
+            ) -> pd.DataFrame:
+        """Run to ``until`` (days) and return the monthly stocks; ``switch`` is
+        ``(day, values)`` for a reform that starts part-way through."""
         self.workforce.start()
-        self.system.start(until)
+        self.system.start(until, switch)
         self.env.run(until=until)
         self.system.finish()
         self.journal.flush()
@@ -238,5 +251,10 @@ def simulate(scenario: Any, *, rep: int, seed: int, warmup_years: float, years: 
         Monthly stocks, one row per month end (columns :data:`sim.records.STOCK_COLUMNS`).
     """
     values = dict(getattr(scenario, "values", scenario))
+    before = getattr(scenario, "before", None)
+    switch = None
+    if before is not None:  # a reform that starts at start_year
+        switch = (float(scenario.start_year) * YEAR, values)
+        values = dict(before)
     model = Model(values, rep=rep, seed=seed, sink=journey_sink, chunk_rows=chunk_rows)
-    return model.run((warmup_years + years) * YEAR)
+    return model.run((warmup_years + years) * YEAR, switch)

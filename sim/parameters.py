@@ -454,7 +454,10 @@ SCHEMA.update({
 })
 
 #: Top-level scenario keys that are not parameters.
-META_KEYS: frozenset[str] = frozenset({"name", "description", "base"})
+META_KEYS: frozenset[str] = frozenset({"name", "description", "base", "start_year"})
+
+#: Parameters that cannot change part-way through a run (``start_year``).
+STRUCTURAL: frozenset[str] = frozenset({"workforce.posts_fte"})
 
 #: Sections, in declaration order.
 SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(k.split(".")[0] for k in SCHEMA))

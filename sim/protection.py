@@ -58,7 +58,13 @@ class Protection:
 
     def __init__(self, model: Model) -> None:
         self.m = model
-        p = model.p
+        self.rng = model.rng.help
+        self.drng = model.rng.decisions
+        self.configure()
+
+    def configure(self) -> None:
+        """Read the parameters (again, when a reform starts part-way through a run)."""
+        p = self.m.p
         self.icpc_days = working_days_to_days(p["protection.icpc_timescale_wd"])
         self.conf_sd = p["protection.conference_sd"]
         self.first_review = p["protection.first_review_months"] * MONTH
@@ -83,8 +89,6 @@ class Protection:
             "cp_plan": p["weights.cp_plan"],
             "looked_after": p["weights.looked_after"],
         }
-        self.rng = model.rng.help
-        self.drng = model.rng.decisions
 
     # -- decisions ----------------------------------------------------------------------
     def after_assessment(self, child: Child, judged: int, quality: float, *, core_done: bool):

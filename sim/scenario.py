@@ -11,9 +11,14 @@ and one table per section of :data:`sim.parameters.SCHEMA`::
     policy = "flexible"
 
 ``base`` is the name of another scenario (looked up first beside the file, then on the
-scenario search path, see :func:`scenario_dirs`) or a path relative to the file. A file sets
-only the keys it changes; overlays compose (base of base ...), and the resolved chain must
-set every parameter of the schema (``baseline.toml`` sets them all and has no base).
+scenario search path, see :func:`scenario_dirs`), a path relative to the file, or a list
+of them (applied in order, later ones winning). A file sets only the keys it changes;
+overlays compose (base of base ...), and the resolved chain must set every parameter of
+the schema (``baseline.toml`` sets them all and has no base).
+
+``start_year`` (years from the start of a run, in the scenario being run) makes its own
+changes take effect part-way through: before it, its base applies. So a reform can be
+switched on at a date and the transition measured.
 
 Every value is checked against its :class:`~sim.parameters.Param` (type, allowed range,
 choices). A bad input raises one :class:`ScenarioError` naming the file where the value
@@ -37,7 +42,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from sim.parameters import META_KEYS, SCHEMA, SECTIONS
+from sim.parameters import META_KEYS, SCHEMA, SECTIONS, STRUCTURAL
 
 __all__ = [
     "ENV_VAR",
@@ -301,8 +306,9 @@ class _File:
     path: Path
     name: str | None
     description: str | None
-    base: str | None
+    base: str | list[str] | None
     values: dict[str, Any]
+    start_year: float | None = None
 
 
 def _parse_file(path: Path) -> _File:
@@ -319,10 +325,21 @@ def _parse_file(path: Path) -> _File:
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(path, None, f"invalid TOML: {exc}") from None
 
-    meta: dict[str, str] = {}
+    meta: dict[str, Any] = {}
     values: dict[str, Any] = {}
     for top, value in raw.items():
-        if top in META_KEYS:
+        if top == "start_year":
+            if (_is_bool(value) or not isinstance(value, numbers.Real)
+                    or not math.isfinite(value) or value < 0):
+                raise ScenarioError(path, top, f"expected a number of years from 0 to inf, "
+                                               f"got {_show(value)}")
+            meta[top] = float(value)
+        elif top == "base" and isinstance(value, list):
+            if not value or not all(isinstance(v, str) and v.strip() for v in value):
+                raise ScenarioError(path, top, "expected the name or path of a scenario, or a "
+                                               f"list of them, got {_show(value)}")
+            meta[top] = list(value)
+        elif top in META_KEYS:
             if not isinstance(value, str):
                 raise ScenarioError(path, top, f"expected a string, got {_type_text(value)} "
                                                f"{_show(value)}")
@@ -343,7 +360,8 @@ def _parse_file(path: Path) -> _File:
             raise ScenarioError(
                 path, top, f"unknown top-level key; {hint}allowed: "
                 f"{', '.join(sorted(META_KEYS))} and the sections {', '.join(SECTIONS)}")
-    return _File(path, meta.get("name"), meta.get("description"), meta.get("base"), values)
+    return _File(path, meta.get("name"), meta.get("description"), meta.get("base"), values,
+                 meta.get("start_year"))
 
 
 def _known_names() -> list[str]:
@@ -384,23 +402,27 @@ def _resolve_base(base: str, file: Path) -> Path:
 
 
 def _load_chain(top: Path) -> list[_File]:
-    """Parse ``top`` and its bases; the chain is returned base first."""
-    chain: list[_File] = []
-    seen: list[Path] = []
-    path = top.resolve()
-    while True:
+    """Parse ``top`` and its bases; the chain is returned base first.
+
+    A list of bases is applied in order (later ones win), each with its own chain; a file
+    reached twice (such as the baseline under several reforms) is applied once, first.
+    """
+    def chain_of(path: Path, stack: list[Path]) -> list[_File]:
+        if path in stack:
+            cycle = " -> ".join(p.name for p in [*stack[stack.index(path):], path])
+            raise ScenarioError(stack[-1], "base", f"base cycle: {cycle}")
         parsed = _parse_file(path)
-        seen.append(path)
-        chain.append(parsed)
-        if parsed.base is None:
-            break
-        nxt = _resolve_base(parsed.base, path)
-        if nxt in seen:
-            cycle = " -> ".join(p.name for p in [*seen[seen.index(nxt):], nxt])
-            raise ScenarioError(path, "base", f"base cycle: {cycle}")
-        path = nxt
-    chain.reverse()
-    return chain
+        bases = [] if parsed.base is None else (
+            [parsed.base] if isinstance(parsed.base, str) else parsed.base)
+        out: list[_File] = []
+        for base in bases:
+            for f in chain_of(_resolve_base(base, path), [*stack, path]):
+                if all(f.path != g.path for g in out):
+                    out.append(f)
+        out.append(parsed)
+        return out
+
+    return chain_of(top.resolve(), [])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -439,6 +461,12 @@ class Scenario:
         The overlay chain, base first, as resolved absolute paths.
     provenance : Mapping[str, Path]
         Read-only map of every key to the file that set its value last.
+    start_year : float
+        Years from the start of a run at which the top file's changes take effect
+        (0: from the start).
+    before : Mapping[str, Any] or None
+        With ``start_year > 0``, the values in force before it (the chain without the top
+        file); otherwise None.
     """
 
     name: str
@@ -446,16 +474,33 @@ class Scenario:
     values: Mapping[str, Any] = field(repr=False)
     files: tuple[Path, ...]
     provenance: Mapping[str, Path] = field(repr=False)
+    start_year: float = 0.0
+    before: Mapping[str, Any] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.values, MappingProxyType):
             object.__setattr__(self, "values", MappingProxyType(dict(self.values)))
+        if self.before is not None and not isinstance(self.before, MappingProxyType):
+            object.__setattr__(self, "before", MappingProxyType(dict(self.before)))
         if not isinstance(self.provenance, MappingProxyType):
             object.__setattr__(self, "provenance", MappingProxyType(dict(self.provenance)))
         object.__setattr__(self, "files", tuple(Path(p) for p in self.files))
 
     def __hash__(self) -> int:
         return hash((self.name, self.description, self.digest()))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as plain dicts (read-only mappings cannot be pickled)."""
+        return (_rebuild_scenario, (
+            self.name, self.description, dict(self.values), self.files,
+            dict(self.provenance), self.start_year,
+            None if self.before is None else dict(self.before)))
+
+    def values_at(self, years: float) -> Mapping[str, Any]:
+        """The values in force ``years`` after the start of a run."""
+        if self.before is not None and years < self.start_year:
+            return self.before
+        return self.values
 
     def __getitem__(self, key: str) -> Any:
         """The value of one dotted key, e.g. ``scenario["assessment.policy"]``."""
@@ -496,7 +541,11 @@ class Scenario:
 
         Same values give the same digest whatever the name, description or files.
         """
-        text = json.dumps(dict(self.values), sort_keys=True, separators=(",", ":"),
+        content: Any = dict(self.values)
+        if self.before is not None:
+            content = {"values": content, "start_year": self.start_year,
+                       "before": dict(self.before)}
+        text = json.dumps(content, sort_keys=True, separators=(",", ":"),
                           ensure_ascii=True, allow_nan=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -524,8 +573,12 @@ class Scenario:
         values.update(changed)
         provenance = dict(self.provenance)
         provenance.update(dict.fromkeys(changed, src))
+        before = None
+        if self.before is not None:  # common changes apply before and after start_year
+            before = _schema_order({**self.before, **changed})
         return Scenario(self.name if name is None else name, self.description,
-                        _schema_order(values), self.files, _schema_order(provenance))
+                        _schema_order(values), self.files, _schema_order(provenance),
+                        self.start_year, before)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -613,10 +666,33 @@ def load_scenario(name_or_path: str | os.PathLike[str]) -> Scenario:
     files = tuple(f.path for f in chain)
     _check_complete(values, files)
     top = chain[-1]
+    for f in chain[:-1]:
+        if f.start_year is not None:
+            raise ScenarioError(f.path, "start_year", "start_year is allowed only in the "
+                                f"scenario being run, not in a base of {top.path.name}")
     name = top.name if top.name is not None else top.path.stem
     description = next((f.description for f in reversed(chain) if f.description is not None), "")
     logger.debug("loaded scenario %s from %s", name, " -> ".join(str(p) for p in files))
-    return Scenario(name, description, _schema_order(values), files, _schema_order(provenance))
+    start_year = top.start_year or 0.0
+    before = None
+    if start_year > 0:
+        before = {}
+        for f in chain[:-1]:
+            before.update(f.values)
+        _check_complete(before, files[:-1] or files)
+        for key in STRUCTURAL:
+            if before[key] != values[key]:
+                raise ScenarioError(top.path, key, f"cannot change part-way through a run "
+                                                   f"(start_year = {start_year:g})")
+        before = _schema_order(before)
+    return Scenario(name, description, _schema_order(values), files, _schema_order(provenance),
+                    start_year, before)
+
+
+def _rebuild_scenario(name: str, description: str, values: dict[str, Any],
+                      files: tuple[Path, ...], provenance: dict[str, Path], start_year: float,
+                      before: dict[str, Any] | None) -> Scenario:
+    return Scenario(name, description, values, files, provenance, start_year, before)
 
 
 def list_scenarios() -> list[tuple[str, str, Path]]:

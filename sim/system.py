@@ -68,16 +68,20 @@ class SystemLayer:
 
     def __init__(self, model: Model) -> None:
         self.m = model
-        p = model.p
-        self.on = enabled(p)
         self.rows: list[dict[str, Any]] = []
         self.pressure = 1.0
         self.prescription = 1.0
         self.stress = 1.0
         self.deficit = 0.0
-        self.sickness = p["workforce_dynamics.sickness_share"]
+        self.sickness = model.p["workforce_dynamics.sickness_share"]
         self.until = float("inf")
         self.month = 0
+        self.configure()
+
+    def configure(self) -> None:
+        """Read the parameters (again, when a reform starts part-way through a run)."""
+        p = self.m.p
+        self.on = enabled(p)
         g = {k.split(".", 1)[1]: v for k, v in p.items()
              if k.startswith(("workforce_dynamics.", "pressure.", "defensive.", "inspection."))}
         self.g = g
@@ -88,11 +92,17 @@ class SystemLayer:
         self.shock_size = p["shocks.pressure_size"]
         self.base_compliance = p["assessment.deadline_compliance"]
 
-    def start(self, until: float) -> None:
-        """Create the initial stocks and start the monthly process (run ends at ``until``)."""
+    def start(self, until: float, switch: tuple[float, dict[str, Any]] | None = None) -> None:
+        """Create the initial stocks and start the monthly process (run ends at ``until``).
+
+        ``switch`` is ``(time in days, values)``: a reform that starts part-way through.
+        """
         self.until = until
         self._initial_population()
         self.m.env.process(self._monthly())
+        if switch is not None and switch[0] < until:
+            ev = self.m.env.timeout(switch[0])
+            ev.callbacks.append(lambda _ev: self.m.reconfigure(switch[1]))
 
     def _initial_population(self) -> None:
         m = self.m
@@ -155,6 +165,9 @@ class SystemLayer:
         if on["workforce_spiral"]:
             wf.leave_multiplier = 1.0 + g["turnover_gain"] * self.deficit
             self.sickness = g["sickness_share"] + g["sickness_gain"] * max(0.0, self.stress - 1.0)
+        else:
+            wf.leave_multiplier = 1.0
+            self.sickness = g["sickness_share"]
         creep, defensive = on["procedure_creep"], on["defensive_practice"]
         pressure = 1.0 + (self.pressure - 1.0) * math.exp(-1.0 / g["decay_months"])
         if creep or defensive:
@@ -169,11 +182,13 @@ class SystemLayer:
             self.prescription = max(0.2, self.prescription + (
                 target - self.prescription) * _step(tau))
             m.assessment.compliance = min(1.0, self.base_compliance * self.prescription)
-        if defensive:
-            excess = self.pressure - 1.0
-            m.community.notice_multiplier = max(0.2, 1.0 + g["notice_gain"] * excess)
-            m.front_door.threshold_shift = g["threshold_gain"] * excess
-            m.assessment.urgent_shift = g["s47_gain"] * excess
+        else:
+            self.prescription = 1.0
+            m.assessment.compliance = self.base_compliance
+        excess = self.pressure - 1.0 if defensive else 0.0
+        m.community.notice_multiplier = max(0.2, 1.0 + g["notice_gain"] * excess)
+        m.front_door.threshold_shift = g["threshold_gain"] * excess
+        m.assessment.urgent_shift = g["s47_gain"] * excess
         compliance = g["prep_share"] if self._preparing() else 0.0
         wf.update_time_split(self.prescription, self.sickness, compliance)
 

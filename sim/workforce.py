@@ -54,21 +54,32 @@ class Workforce:
         self.m = model
         p = model.p
         self.n_posts = n = max(1, round(p["workforce.posts_fte"]))
-        self.cap = float(p["workforce.caseload_cap"])
-        self.hours = float(p["workforce.hours_per_week"])
         self.load = np.full(n, np.inf)  # weighted load; inf marks an empty post
         self.count = np.zeros(n, dtype=np.int64)
         self.kind = np.zeros(n, dtype=np.int8)
         self.worker_id = [-1] * n
         self.hired_at = np.zeros(n)
         self.nq_hire = np.zeros(n, dtype=bool)
-        self.senior_post = np.arange(n) < round(p["workforce.senior_share"] * n)
         self.cases: list[set[Child]] = [set() for _ in range(n)]
         self.queue: deque[tuple[Child, simpy.Event | None, int]] = deque()
         self._ticket = 0
         self.next_worker_id = 0
         self.leavers = 0
         self.joiners = 0
+        self.leave_multiplier = 1.0  # set by the workforce spiral
+        self.mentoring = 0.0  # expertise gain of newly qualified staff now
+        self.direct_share = 0.0
+        self.sup_hours = 0.0
+        self._split = (1.0, 0.0, 0.0)
+        self.configure()
+
+    def configure(self) -> None:
+        """Read the parameters (again, when a reform starts part-way through a run)."""
+        p = self.m.p
+        n = self.n_posts
+        self.cap = float(p["workforce.caseload_cap"])
+        self.hours = float(p["workforce.hours_per_week"])
+        self.senior_post = np.arange(n) < round(p["workforce.senior_share"] * n)
         self.leave_rate = float(p["workforce.leaving_rate"])
         self.agency_rate = float(p["workforce.agency_leaving_rate"])
         self.recruit_days = float(p["workforce.recruitment_delay_days"])
@@ -89,15 +100,11 @@ class Workforce:
         self.sup_needed = float(p["supervision.hours_needed"])
         self.reflective_share = float(p["supervision.reflective_share"])
         self.reflective_gain = float(p["supervision.reflective_gain"])
-        self.leave_multiplier = 1.0  # set by the workforce spiral
         self.senior_factor = float(p["workforce.senior_leaving_factor"])
         self.mentoring_gain = float(p["workforce.mentoring_gain"])
-        self.mentoring = 0.0  # expertise gain of newly qualified staff now
         freeze_start = p["shocks.freeze_start_year"] * YEAR
         self.freeze = (freeze_start, freeze_start + p["shocks.freeze_months"] * MONTH)
-        self.direct_share = 0.0
-        self.sup_hours = 0.0
-        self.update_time_split(prescription=1.0, sickness=0.0, compliance=0.0)
+        self.update_time_split(*self._split)
 
     # -- people -------------------------------------------------------------------------
     def start(self) -> None:
@@ -285,6 +292,7 @@ class Workforce:
         compliance : float
             Share of hours pulled into inspection preparation.
         """
+        self._split = (prescription, sickness, compliance)
         staff = max(1, int(np.count_nonzero(self.kind)))
         sup_capacity = self.managers * self.manager_hours / staff
         self.sup_hours = min(self.sup_needed, sup_capacity)
