@@ -164,6 +164,7 @@ STOCK_COLUMNS: dict[str, str] = {
     "experienced_share": "share of workers in post who are experienced or senior (not newly "
     "qualified, not agency)",
     "agency_share": "agency workers as a share of posts",
+    "expertise_mean": "mean expertise of workers in post, before supervision (1 = experienced)",
     "stress": "worker stress (index, 1 = at the manageable caseload)",
     "morale": "worker morale (index, 1 = no lasting stress)",
     "pressure": "public and political pressure (index, 1 = 2010 level)",

@@ -16,9 +16,11 @@ of them (applied in order, later ones winning). A file sets only the keys it cha
 overlays compose (base of base ...), and the resolved chain must set every parameter of
 the schema (``baseline.toml`` sets them all and has no base).
 
-``start_year`` (years from the start of a run, in the scenario being run) makes its own
-changes take effect part-way through: before it, its base applies. So a reform can be
-switched on at a date and the transition measured.
+``start_year`` (years from the start of a run, in the scenario being run) makes the
+scenario take effect part-way through: before it, the complete scenario at the root of
+its chain (usually the baseline) applies. So ``base = "flexible_assessment"`` with
+``start_year = 3`` switches that reform on three years in, and the transition can be
+measured.
 
 Every value is checked against its :class:`~sim.parameters.Param` (type, allowed range,
 choices). A bad input raises one :class:`ScenarioError` naming the file where the value
@@ -465,8 +467,8 @@ class Scenario:
         Years from the start of a run at which the top file's changes take effect
         (0: from the start).
     before : Mapping[str, Any] or None
-        With ``start_year > 0``, the values in force before it (the chain without the top
-        file); otherwise None.
+        With ``start_year > 0``, the values in force before it (those of the complete
+        scenario at the root of the chain); otherwise None.
     """
 
     name: str
@@ -676,10 +678,8 @@ def load_scenario(name_or_path: str | os.PathLike[str]) -> Scenario:
     start_year = top.start_year or 0.0
     before = None
     if start_year > 0:
-        before = {}
-        for f in chain[:-1]:
-            before.update(f.values)
-        _check_complete(before, files[:-1] or files)
+        before = dict(chain[0].values)
+        _check_complete(before, files[:1])
         for key in STRUCTURAL:
             if before[key] != values[key]:
                 raise ScenarioError(top.path, key, f"cannot change part-way through a run "

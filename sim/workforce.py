@@ -207,7 +207,8 @@ class Workforce:
             yield env.timeout(filled_at - env.now)
         if self.kind[post] == AGENCY:
             self._vacate(post)
-        self._fill(post, PERMANENT, env.now, nq=rng.random() < self.nq_share)
+        nq = rng.random() < self.nq_share and not self.senior_post[post]
+        self._fill(post, PERMANENT, env.now, nq=nq)
 
     # -- cases --------------------------------------------------------------------------
     def _assign(self, child: Child, post: int) -> None:
@@ -377,7 +378,21 @@ class Workforce:
             "compliance_share": self.compliance_share,
             "experienced_share": self._experienced_share(),
             "agency_share": n_agency / self.n_posts,
+            "expertise_mean": self._expertise_mean(),
         }
+
+    def _expertise_mean(self) -> float:
+        posts = np.flatnonzero(self.kind != EMPTY)
+        if posts.size == 0:
+            return float("nan")
+        now = self.m.env.now
+        by = self.expertise_by
+        kind = self.kind[posts]
+        novice = self.nq_hire[posts] & (now - self.hired_at[posts] < self.years_to_exp * YEAR)
+        e = np.where(kind == AGENCY, by["agency"],
+                     np.where(self.senior_post[posts], by["senior"],
+                              np.where(novice, by["nq"] + self.mentoring, by["exp"])))
+        return float(e.mean())
 
     def _experienced_share(self) -> float:
         perm = np.flatnonzero(self.kind != EMPTY)
