@@ -437,8 +437,8 @@ def _execution_arguments(p: argparse.ArgumentParser, *, resume_what: str) -> Non
     p.add_argument(
         "--resume", action="store_true",
         help=f"keep {resume_what} already finished in the result directory and run only the "
-             "missing ones (refused if the directory holds another scenario content, seed, "
-             "years or warm-up)",
+             "missing ones (refused if the directory holds results of other scenario "
+             "content, seed, years or warm-up)",
     )
     p.add_argument(
         "--quiet", action="store_true",

@@ -96,9 +96,16 @@ def mser(series: ArrayLike, batch: int = BATCH) -> MserResult:
         float(np.sum((z[d:] - z[d:].mean()) ** 2)) / (m - d) ** 2 for d in range(m - 1)
     ])
     half = max(1, int(math.ceil(m / 2)))
-    d_star = int(np.argmin(stat[:half]))
-    reliable = int(np.argmin(stat)) < half
+    # the earliest truncation among those equal up to rounding (e.g. an exactly steady tail)
+    atol = 1e-12 * float(np.mean(z * z)) if z.size else 0.0
+    d_star = _first_min(stat[:half], atol)
+    reliable = _first_min(stat, atol) < half
     return MserResult(d_star * batch, d_star, batch, stat, z, reliable)
+
+
+def _first_min(values: np.ndarray, atol: float) -> int:
+    best = float(values.min())
+    return int(np.flatnonzero(values <= best + atol + 1e-12 * abs(best))[0])
 
 
 @dataclass

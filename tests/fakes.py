@@ -70,9 +70,12 @@ def stocks_frame(rep: int, seed: int, warmup_years: float, years: float,
     data = {c: rng.random(months) for c in STOCK_COLUMNS}
     series = level + rng.normal(0.0, 1.0, months)
     if transient_months:
+        # a decaying transient, then a steady state whose 5-month means are all equal, so
+        # MSER-5 cuts exactly at the end of the transient (a multiple of 5 months)
         k = np.arange(months)
-        series = series + np.where(k < transient_months, 60.0 * (1 - k / transient_months) + 20,
-                                   0.0)
+        steady = level + np.array([1.0, 2.0, 1.0, 2.0, 1.0])[k % 5] + rep
+        series = np.where(k < transient_months, steady + 60.0 * (1 - k / transient_months) + 20,
+                          steady)
     data["cin_open"] = series
     data.update(rep=np.full(months, rep), month=np.arange(1, months + 1),
                 time=np.arange(1, months + 1) * MONTH)
@@ -95,7 +98,7 @@ def staff_simulate(scenario, *, rep, seed, warmup_years, years, journey_sink):
 
 
 def transient_simulate(scenario, *, rep, seed, warmup_years, years, journey_sink):
-    """``cin_open`` decays for its first 20 months, then stays at 100 (plus noise)."""
+    """``cin_open`` decays for its first 20 months, then stays level (MSER-5 cut: 20)."""
     _note_call(rep)
     emit_referrals(journey_sink, rep, 10, warmup_years, years)
     return stocks_frame(rep, seed, warmup_years, years, transient_months=20)

@@ -133,7 +133,7 @@ def test_resume_refuses_changed_scenario_before_running(tmp_path: Path,
     base, more = _pair()
     kw = dict(reps=2, workers=1, years=1.0, warmup=0.0, simulate=staff_simulate)
     comparison.run_comparison(base, [more], out_dir=tmp_path, **kw)
-    calls = tmp_path.parent / "calls"
+    calls = tmp_path / "calls"
     calls.mkdir()
     monkeypatch.setenv(CALLS_ENV, str(calls))
     changed = base.with_values({"front_door.staff_fte": 13.0}, name="more")

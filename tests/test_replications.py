@@ -129,7 +129,7 @@ def test_run_to_precision_resume_runs_nothing_new(tmp_path: Path,
     kw = dict(kpi="referrals_per_year", precision=0.05, out_dir=tmp_path, workers=1, seed=1,
               years=1.0, warmup=0.0, simulate=referrals_simulate)
     first, _ = run_to_precision(scenario, **kw)
-    calls = tmp_path.parent / "calls"
+    calls = tmp_path / "calls"
     calls.mkdir()
     monkeypatch.setenv(CALLS_ENV, str(calls))
     again, decision = run_to_precision(scenario, resume=True, **kw)
