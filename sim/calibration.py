@@ -10,8 +10,13 @@ function of the point. The loss is
 
 where ``halfwidth_k`` is half the target band and ``w_k`` the weight of the target's
 confidence (high 1, medium 0.5, low 0.1; see :data:`sim.targets.CONFIDENCE_WEIGHT`).
-Nelder-Mead (scipy.optimize) searches the cube from the scenario's current values, with
-a budget of evaluations. Replications of a candidate run on the experiment backends.
+By default scipy.optimize.least_squares (trust region reflective, bounded to the cube)
+minimises it from the scenario's current values, with finite differences whose step
+(5% of each range) is wide enough to see through the simulation's graininess; common
+random numbers keep those differences from being swamped by noise. Nelder-Mead is the
+alternative (``method="nelder-mead"``). Either way there is a budget of evaluations, and
+the best point seen is returned. Replications of a candidate run on the experiment
+backends.
 
 The result is written as a new scenario file over the original; targets are never
 edited.
@@ -19,6 +24,7 @@ edited.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import functools
 import logging
@@ -65,20 +71,24 @@ def _rep_task(rep: int, *, scenario: Any, seed: int, warmup: float, years: float
     return replication_kpis(scenario, rep, seed=seed, warmup=warmup, years=years)
 
 
-def loss(means: dict[str, float], targets: pd.DataFrame) -> float:
-    """Confidence-weighted squared distance of KPI means from the targets (see module)."""
-    total = 0.0
+def residuals(means: dict[str, float], targets: pd.DataFrame) -> np.ndarray:
+    """Weighted residuals ``sqrt(w_k) * (mean_k - target_k) / halfwidth_k``, one per target
+    with a non-zero weight (a KPI the run cannot produce counts as 10 half-bands off)."""
+    out = []
     for kpi, t in targets.iterrows():
         w = CONFIDENCE_WEIGHT.get(str(t["confidence"]), 0.0)
         if w == 0.0:
             continue
         m = means.get(kpi, float("nan"))
         half = max((t["high"] - t["low"]) / 2.0, 1e-12)
-        if not math.isfinite(m):
-            total += w * 100.0  # a KPI the run cannot produce is as bad as 10 bands away
-            continue
-        total += w * ((m - t["per_la_value"]) / half) ** 2
-    return float(total)
+        r = (m - t["per_la_value"]) / half if math.isfinite(m) else 10.0
+        out.append(math.sqrt(w) * r)
+    return np.asarray(out, dtype=float)
+
+
+def loss(means: dict[str, float], targets: pd.DataFrame) -> float:
+    """Confidence-weighted squared distance of KPI means from the targets (see module)."""
+    return float(np.sum(residuals(means, targets) ** 2))
 
 
 def _mean(values: list[float]) -> float:
@@ -128,7 +138,7 @@ def calibrate(scenario: Any, *, params: Sequence[str] | None = None,
               targets: pd.DataFrame | str | os.PathLike[str] | None = None,
               reps: int = 4, seed: int = 1, warmup: float = 2.0, years: float = 3.0,
               max_evals: int = 60, backend: Any = None, workers: int | None = None,
-              start: dict[str, float] | None = None,
+              start: dict[str, float] | None = None, method: str = "least-squares",
               progress: Callable[[int, float], None] | None = None) -> Calibration:
     """Fit ``params`` of ``scenario`` to ``targets`` by simulation-based optimisation.
 
@@ -145,6 +155,8 @@ def calibrate(scenario: Any, *, params: Sequence[str] | None = None,
         base seed, warm-up and measured years of each run.
     max_evals : int
         Budget of candidate evaluations.
+    method : str
+        ``"least-squares"`` (default) or ``"nelder-mead"``.
     backend : Backend, optional
         Where replications run (default: local processes, ``workers`` of them).
     start : dict, optional
@@ -169,13 +181,12 @@ def calibrate(scenario: Any, *, params: Sequence[str] | None = None,
             out[key] = round(v) if SCHEMA[key].kind is int else v
         return out
 
-    def evaluate(u: np.ndarray) -> float:
-        # a point outside the cube is evaluated at its nearest point in it, plus a penalty
-        outside = np.clip(u - 1.0, 0, None) ** 2 + np.clip(-u, 0, None) ** 2
-        penalty = 100.0 * float(np.sum(outside))
+    def run(u: np.ndarray) -> tuple[float, dict[str, float]]:
         key = tuple(np.round(np.clip(u, 0.0, 1.0), 12))
         if key in cache:
-            return cache[key][0] + penalty
+            return cache[key]
+        if len(history) >= max_evals:
+            raise _BudgetSpent
         values = to_values(np.asarray(key))
         candidate = scenario.with_values(values, source="<calibration candidate>")
         task = functools.partial(_rep_task, scenario=candidate, seed=seed, warmup=warmup,
@@ -188,7 +199,15 @@ def calibrate(scenario: Any, *, params: Sequence[str] | None = None,
         if progress is not None:
             progress(len(history), min(h["loss"] for h in history))
         log.info("calibration evaluation %d: loss %.4g", len(history), value)
-        return value + penalty
+        return value, means
+
+    def evaluate(u: np.ndarray) -> float:
+        # a point outside the cube is evaluated at its nearest point in it, plus a penalty
+        outside = np.clip(u - 1.0, 0, None) ** 2 + np.clip(-u, 0, None) ** 2
+        return run(u)[0] + 100.0 * float(np.sum(outside))
+
+    def residual_vector(u: np.ndarray) -> np.ndarray:
+        return residuals(run(u)[1], targets)
 
     start_values = {k: float(scenario[k]) for k in params}
     if start:
@@ -197,17 +216,35 @@ def calibrate(scenario: Any, *, params: Sequence[str] | None = None,
                                                                                strict=True)])
     u0 = np.clip(u0, 0.0, 1.0)
     start_loss = evaluate(u0)
-    simplex = [u0] + [u0 + np.where(np.arange(len(u0)) == i, 0.15 if u0[i] < 0.85 else -0.15,
-                                    0.0) for i in range(len(u0))]
-    res = optimize.minimize(
-        evaluate, u0, method="Nelder-Mead",
-        options={"maxfev": max(1, max_evals - 1), "initial_simplex": np.array(simplex),
-                 "xatol": 1e-3, "fatol": 1e-3})
+    with contextlib.suppress(_BudgetSpent):
+        _search(method, evaluate, residual_vector, u0, max_evals)
     best_key = min(cache, key=lambda k: cache[k][0])
     best_loss, best_means = cache[best_key]
-    del res
     return Calibration(to_values(np.asarray(best_key)), best_loss, start_loss, best_means,
                        pd.DataFrame(history), params)
+
+
+class _BudgetSpent(Exception):
+    """The budget of evaluations is spent: the search stops with the best point seen."""
+
+
+def _search(method: str, evaluate: Callable[[np.ndarray], float],
+            residual_vector: Callable[[np.ndarray], np.ndarray], u0: np.ndarray,
+            max_evals: int) -> None:
+    if method == "nelder-mead":
+        simplex = [u0] + [u0 + np.where(np.arange(len(u0)) == i,
+                                        0.15 if u0[i] < 0.85 else -0.15, 0.0)
+                          for i in range(len(u0))]
+        optimize.minimize(
+            evaluate, u0, method="Nelder-Mead",
+            options={"maxfev": max(1, max_evals - 1), "initial_simplex": np.array(simplex),
+                     "xatol": 1e-3, "fatol": 1e-3})
+    elif method == "least-squares":
+        optimize.least_squares(
+            residual_vector, u0, bounds=(0.0, 1.0), method="trf", diff_step=0.05,
+            x_scale=1.0, max_nfev=max(1, max_evals), xtol=1e-3, ftol=1e-4)
+    else:
+        raise ValueError(f"unknown method {method!r}: least-squares or nelder-mead")
 
 
 def write_calibrated_scenario(result: Calibration, scenario: Any, path: str | os.PathLike[str],

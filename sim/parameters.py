@@ -267,6 +267,10 @@ SCHEMA: dict[str, Param] = {
         "working days", 1, 60, None, "Strategy discussion to initial conference"),
     "protection.conference_sd": _p(
         "tiers", 0, 5, (0.2, 0.8), "Noise of the conference's view of need (multi-agency)"),
+    "protection.icpc_threshold": _p(
+        "tiers", -5, 8, (2.3, 3.0),
+        "Signal of need after a section 47 enquiry at which concerns are substantiated and "
+        "an initial conference is called"),
     "protection.first_review_months": _p(
         "months", 0.5, 24, None, "First review of a plan after it starts"),
     "protection.review_interval_months": _p(
@@ -462,6 +466,9 @@ CALIBRATED: tuple[str, ...] = (
     "assessment.deadline_compliance",     # initial assessments within timescale
     "assessment.core_effort_hours",       # core assessments within 35 working days
     "protection.cin_step_down_share",     # re-referrals, children in need
+    "protection.icpc_threshold",          # initial conferences
+    "population.recurrence_share_met",    # re-referrals
+    "workforce.leaving_rate",             # turnover
     "protection.care_order_exit_rate",    # children looked after
     "protection.proceedings_share",       # care applications
     "court.interval_days",                # length of care proceedings

@@ -3,11 +3,12 @@
 Decision after an assessment on the judged tier: 0 closes the case; 1 closes it and
 signposts early help; 2 starts a child-in-need plan; 3 starts a strategy discussion and
 a section 47 enquiry (run as a core assessment unless one was just done; under the
-flexible policy, as a single assessment with no enforced deadline), then an
-initial child protection conference no sooner than 15 working days after the strategy
-discussion. The conference (a multi-agency view: noise between the assessment's and
-``conference_sd``) decides a child protection plan (judged 3), a child-in-need plan (2)
-or closure.
+flexible policy, as a single assessment with no enforced deadline), then, where the
+enquiry's signal of need reaches ``icpc_threshold`` (concerns substantiated), an initial
+child protection conference no sooner than 15 working days after the strategy
+discussion; below it, a child judged tier 2 or 3 gets a child-in-need plan. The
+conference (a multi-agency view: noise between the assessment's and ``conference_sd``)
+decides a child protection plan (judged 3), a child-in-need plan (2) or closure.
 
 Plans take the worker's time (the case's workload weight). Between reviews, help works
 (need falls one tier) with hazard ``(help_base_rate + help_efficacy x direct hours a month
@@ -67,6 +68,7 @@ class Protection:
         p = self.m.p
         self.icpc_days = working_days_to_days(p["protection.icpc_timescale_wd"])
         self.conf_sd = p["protection.conference_sd"]
+        self.icpc_threshold = p["protection.icpc_threshold"]
         self.first_review = p["protection.first_review_months"] * MONTH
         self.review_interval = p["protection.review_interval_months"] * MONTH
         self.efficacy = p["protection.help_efficacy"] / MONTH
@@ -142,11 +144,12 @@ class Protection:
             quality, detail = yield from a.work(
                 m, child, a._effort(child, self.core_effort), m.env.now + a.core_deadline, True)
             m.log(child, "core_assessment_done", detail=detail)
-        judged = a.judge(child, quality)
+        signal = child.tier + a.drng.normal(a.signal_sd(quality))
+        child.known = judged = classify(signal)
         if judged <= 1:
             self.close(child, to_early_help=judged == 1)
             return None
-        if judged == 2:
+        if signal < self.icpc_threshold:  # concerns not substantiated enough for a conference
             return self.cin_plan
         if due > m.env.now:
             yield m.env.timeout(due - m.env.now)

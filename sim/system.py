@@ -123,7 +123,8 @@ class SystemLayer:
                 child.known = tier
                 m.log(child, "concern", "community")
                 if step == prot.looked_after:
-                    child.care_order = rng.random() < 0.6  # assumption: most are on orders
+                    # assumption: most children in care long term are on care orders
+                    child.care_order = rng.random() < 0.85
                     rate = prot.order_exit if child.care_order else prot.lac_exit
                     stay = rng.exponential(1.0 / rate) if rate > 0 else 1e12
                     m.env.process(m._journey(child, 0.0, _bind(step, stay=stay)))
