@@ -153,3 +153,42 @@ def _num(x: float) -> str:
     if abs(x) >= 1:
         return f"{x:.2f}"
     return f"{x:.3f}"
+
+
+def validate(scenario: Any = "baseline", *, reps: int = 10, years: float = 5.0,
+             warmup: float = 2.0, seed: int = 1, out: str | os.PathLike[str] | None = None,
+             workers: int | None = None, backend: Any = None,
+             targets: pd.DataFrame | str | os.PathLike[str] | None = None,
+             progress: Any = None) -> Validation:
+    """Run a scenario and compare its KPIs with the published figures.
+
+    Parameters
+    ----------
+    scenario : Scenario, name or path
+        The scenario (default: the baseline).
+    reps, years, warmup, seed : int, float, float, int
+        Replications, measured years, warm-up years and base seed of the run.
+    out : path-like, optional
+        Result directory (default: a new temporary directory); ``validation.csv`` and
+        ``validation.png`` are written there beside the run's records.
+    targets : DataFrame or path, optional
+        Targets (default: the shipped England 2010-11 figures).
+
+    Examples
+    --------
+    >>> v = validate("baseline", reps=10)          # doctest: +SKIP
+    >>> v.passed, v.failures                        # doctest: +SKIP
+    """
+    import tempfile
+
+    from sim.experiment import run_experiment
+    from sim.scenario import load_scenario
+
+    sc = scenario if hasattr(scenario, "values") else load_scenario(scenario)
+    out_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="childsim-validate-"))
+    result = run_experiment(sc, reps=reps, seed=seed, years=years, warmup=warmup,
+                            out_dir=out_dir, workers=workers, backend=backend,
+                            progress=progress)
+    v = validation_table(result.summary, targets)
+    write_validation(v, out_dir)
+    return v
