@@ -452,7 +452,7 @@ def _backend(args: argparse.Namespace) -> Iterator[Any]:
     """The backend the options ask for, closed (a Dask cluster stopped) afterwards."""
     from sim.backends import make_backend
 
-    name = args.backend or ("dask" if args.scheduler else "local")
+    name = _backend_name(args)
     try:
         backend = make_backend(name, workers=args.workers, scheduler=args.scheduler)
     except ValueError as exc:
@@ -505,6 +505,15 @@ def _interrupted(out_dir: Path) -> int:
 
 
 _BACKEND_ERRORS = (OSError, TimeoutError)
+
+
+def _backend_name(args: argparse.Namespace) -> str:
+    return args.backend or ("dask" if args.scheduler else "local")
+
+
+def _backend_failed(args: argparse.Namespace, exc: BaseException) -> int:
+    where = f" at {args.scheduler}" if args.scheduler else ""
+    return _error(f"the {_backend_name(args)} backend{where} failed: {exc}")
 
 
 # -- childsim run --------------------------------------------------------------------------------
@@ -595,7 +604,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             except ExperimentError as exc:
                 return _error(exc)
             except _BACKEND_ERRORS as exc:
-                return _error(f"the {args.backend or 'local'} backend failed: {exc}")
+                return _backend_failed(args, exc)
             except KeyboardInterrupt:
                 return _interrupted(out_dir)
             reps = len(result.per_rep)
@@ -722,7 +731,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     except ExperimentError as exc:
         return _error(exc)
     except _BACKEND_ERRORS as exc:
-        return _error(f"the {args.backend or 'local'} backend failed: {exc}")
+        return _backend_failed(args, exc)
     except KeyboardInterrupt:
         return _interrupted(out_dir)
     finally:
@@ -798,7 +807,7 @@ def _cmd_warmup(args: argparse.Namespace) -> int:
     except ExperimentError as exc:
         return _error(exc)
     except _BACKEND_ERRORS as exc:
-        return _error(f"the {args.backend or 'local'} backend failed: {exc}")
+        return _backend_failed(args, exc)
     except KeyboardInterrupt:
         return _interrupted(out_dir)
     print(f"\nScenario {scenario.name}: {args.stock}, mean of {result.reps} replications of "
@@ -890,7 +899,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     except (ExperimentError, SensitivityError) as exc:
         return _error(exc)
     except _BACKEND_ERRORS as exc:
-        return _error(f"the {args.backend or 'local'} backend failed: {exc}")
+        return _backend_failed(args, exc)
     except KeyboardInterrupt:
         sys.stderr.write(f"\ninterrupted: finished sample points are kept in {out_dir}; run "
                          "the same command with --resume to continue\n")
@@ -948,3 +957,7 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+# Subcommands about the model itself (loops, validate, calibrate, report) register here.
+from sim import commands as _commands  # noqa: E402,F401  (registers on import)
