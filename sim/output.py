@@ -118,6 +118,10 @@ def _temp_path(path: Path) -> Path:
     """A fresh hidden temporary name beside ``path`` (the file is created, empty)."""
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    # mkstemp makes the file private; results are ordinary files (permissions by umask)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(name, 0o666 & ~umask)
     return Path(name)
 
 
