@@ -18,6 +18,7 @@ Run: ``python benchmarks/bench_experiment.py [--reps 20 --years 5 --warmup 2]``.
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -47,7 +48,8 @@ def main() -> None:
     scenario = load_scenario(args.scenario)
     kw = dict(reps=args.reps, years=args.years, warmup=args.warmup, seed=1)
     print(f"{args.reps} replications of {args.scenario}: {args.warmup:g} + {args.years:g} "
-          f"years each")
+          f"years each; load average before: {os.getloadavg()[0]:.2f} (other processes "
+          "competing for the cores distort the ratios)")
     with tempfile.TemporaryDirectory(prefix="bench-experiment-") as tmp:
         root = Path(tmp)
         t1, one = timed(scenario, LocalBackend(1), root / "w1", **kw)
@@ -62,7 +64,8 @@ def main() -> None:
         print(f"dask, {args.workers} workers:          {td:7.1f} s  overhead vs local "
               f"{100 * (td / t2 - 1):+.1f}% (cluster start-up {start:.1f} s more)")
         same = one.equals(two) and one.equals(via_dask)
-        print(f"identical KPIs across backends: {same}")
+        print(f"identical KPIs across backends: {same}; load average after: "
+              f"{os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

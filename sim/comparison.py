@@ -185,6 +185,8 @@ def run_comparison(
     if resume:
         for s in every:
             check_resumable(s, dirs[s.name], seed=seed, years=years, warmup=warmup)
+    for name in (COMPARISON_CSV, COMPARISON_JSON):  # written again once every run is done
+        (out / name).unlink(missing_ok=True)
 
     common = dict(seed=seed, years=years, warmup=warmup, workers=workers, backend=backend,
                   command=command, simulate=simulate)

@@ -305,6 +305,8 @@ def run_sensitivity(
                     done[(point, rep)] = _read_point(p)
     elif points_dir.exists():
         shutil.rmtree(points_dir)
+    for name in (SAMPLES_CSV, RESULT_CSV, RESULT_JSON):  # written again at the end
+        (out / name).unlink(missing_ok=True)
     points_dir.mkdir(parents=True, exist_ok=True)
     output.remove_temp_files(points_dir)
     output.atomic_write_json(out / output.MANIFEST, manifest)

@@ -91,3 +91,16 @@ def test_bit_identical_across_workers_and_backends(tmp_path: Path, small, dask_b
         for name in ("w2", "dask", "shipped"):
             assert _files(tmp_path / name, entry) == reference, (entry, name)
     assert not any(p.name.startswith(".") for p in (tmp_path / "shipped").rglob("*"))
+
+
+@pytest.mark.slow
+def test_sensitivity_identical_on_dask(tmp_path: Path, small, dask_backend) -> None:
+    from sim import gsa
+
+    kw = dict(method="morris", kpis=["referrals_per_year", "cin_open"], samples=2,
+              params=["front_door.staff_fte", "population.concern_rate_tier2"], charts=False,
+              **SHORT)
+    local = gsa.run_sensitivity(small, out_dir=tmp_path / "local", workers=2, **kw)
+    dask = gsa.run_sensitivity(small, out_dir=tmp_path / "dask", backend=dask_backend, **kw)
+    pd.testing.assert_frame_equal(local.indices, dask.indices, check_exact=True)
+    pd.testing.assert_frame_equal(local.samples, dask.samples, check_exact=True)
