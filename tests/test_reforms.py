@@ -75,6 +75,14 @@ def _events(event: str):
     return count
 
 
+def _assessment_accuracy(kpis, stocks, journeys):
+    """Share of assessment decisions (initial, core, single) judging the true tier."""
+    done = journeys["event"].isin(["initial_assessment_done", "core_assessment_done",
+                                   "assessment_done"]) & (journeys["time"] >= WARMUP * 365.25)
+    d = journeys[done]
+    return float((d["known_tier"] == d["true_tier"]).mean())
+
+
 def _stock(column: str):
     def mean(kpis, stocks, journeys):
         return float(stocks.loc[stocks["time"] > WARMUP * 365.25, column].mean())
@@ -118,8 +126,8 @@ def test_munro_package_composes_every_reform():
     ("shared_assessment", _kpi("initial_assessment_within_timescale_share"), +1),
     # less recording leaves more time for direct work
     ("less_recording", _stock("direct_share"), +1),
-    # reflective supervision improves judgement
-    ("reflective_supervision", _kpi("decision_accuracy"), +1),
+    # reflective supervision improves judgement in assessments
+    ("reflective_supervision", _assessment_accuracy, +1),
     # senior practitioners stay: a more experienced workforce
     ("career_pathway", _stock("expertise_mean"), +1),
     # fewer deadline-driven closures
