@@ -32,6 +32,7 @@ from typing import Any
 import pandas as pd
 
 from sim.mser import WarmupResult
+from sim.progress import ProgressBar
 
 ScenarioLike = Any  # a Scenario, a scenario name, or a path to a scenario file
 
@@ -68,26 +69,9 @@ def _backend(backend: Any, workers: int | None, scheduler: str | None) -> Iterat
         made.close()
 
 
-class _Bar:
-    """A tqdm bar for ``progress(done, total)`` callbacks (shown after a second)."""
-
-    def __init__(self, label: str, unit: str = "rep") -> None:
-        self.label, self.unit, self.bar = label, unit, None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is None:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=total, initial=done, desc=self.label, unit=self.unit,
-                            delay=1.0, file=sys.stderr)
-            return
-        if total != self.bar.total:
-            self.bar.total = total
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+def _Bar(label: str, unit: str = "rep") -> ProgressBar:  # noqa: N802
+    """A progress bar for ``progress(done, total)`` callbacks (shown after a second)."""
+    return ProgressBar(label, sys.stderr, unit=unit, auto=True)
 
 
 @contextlib.contextmanager

@@ -29,9 +29,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from sim import __version__
+from sim.progress import PROGRESS_DELAY, ProgressBar
 
 #: Where the calibration targets live inside the package.
 CALIBRATION_FILE = "data/calibration/england-2010-11.csv"
@@ -283,50 +284,7 @@ def kpi_table(summary: Any, units: Mapping[str, str], targets: Mapping[str, Targ
 
 # -- progress ------------------------------------------------------------------------------------
 
-#: Seconds before a progress bar appears (runs shorter than that show none).
-PROGRESS_DELAY = 1.0
-
-
-class _Progress:
-    """A tqdm progress bar on standard error, fed by ``progress(done, total)`` callbacks.
-
-    It appears only after :data:`PROGRESS_DELAY` seconds, and not at all when disabled
-    (``--quiet``, or standard error is not a terminal). The total may grow between calls
-    (automatic replications). Close it with :meth:`close` (or use it in a ``with`` block).
-    """
-
-    def __init__(self, label: str, stream: TextIO, *, enabled: bool = True,
-                 unit: str = "rep") -> None:
-        self.label = label
-        self.stream = stream
-        self.enabled = enabled
-        self.unit = unit
-        self.bar: Any = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is None:
-            from tqdm import tqdm
-
-            self.bar = tqdm(
-                total=total, initial=done, desc=self.label, unit=self.unit, file=self.stream,
-                delay=PROGRESS_DELAY, disable=not self.enabled, dynamic_ncols=True,
-                leave=True,
-            )
-            return
-        if total != self.bar.total:
-            self.bar.total = total
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-
-    def __enter__(self) -> _Progress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+_Progress = ProgressBar
 
 
 def _show_progress(quiet: bool) -> bool:
@@ -339,7 +297,8 @@ def _show_progress(quiet: bool) -> bool:
 
 
 def _progress(label: str, args: argparse.Namespace, unit: str = "rep") -> _Progress:
-    return _Progress(label, sys.stderr, enabled=_show_progress(args.quiet), unit=unit)
+    return _Progress(label, sys.stderr, enabled=_show_progress(args.quiet), unit=unit,
+                     delay=PROGRESS_DELAY)
 
 
 # -- shared options --------------------------------------------------------------------------------
