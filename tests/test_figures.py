@@ -14,32 +14,13 @@ import pytest
 from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 from scipy import stats
+from tiny_runs import SCENARIOS, TINY, tiny_runs  # noqa: F401
 
 from sim import figures as F
 from sim.clock import YEAR, Window
 from sim.comparison import compare_frames, write_comparison
 from sim.experiment import load_result
 from sim.kpis import km_median
-
-TINY = {"population.child_population": 20000, "workforce.posts_fte": 42.0,
-        "front_door.staff_fte": 4.0, "supervision.managers": 6.0}
-SCENARIOS = ("baseline", "early_prevention")
-
-
-def tiny_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Two tiny real runs (2 replications of half a year after a quarter-year warm-up),
-    made once per test session and shared by the figure and report tests."""
-    from sim.experiment import run_experiment
-    from sim.scenario import load_scenario
-
-    root = tmp_path_factory.getbasetemp() / "childsim-tiny-runs"
-    dirs = {name: root / name for name in SCENARIOS}
-    if not (root / "done").exists():
-        for name, d in dirs.items():
-            run_experiment(load_scenario(name).with_values(TINY), reps=2, years=0.5,
-                           warmup=0.25, out_dir=d, workers=1)
-        (root / "done").touch()
-    return dirs
 
 
 @pytest.fixture(scope="module")
