@@ -14,7 +14,7 @@ import pytest
 from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 from scipy import stats
-from tiny_runs import SCENARIOS, TINY, tiny_runs  # noqa: F401
+from tiny_runs import SCENARIOS, tiny_runs
 
 from sim import figures as F
 from sim.clock import YEAR, Window

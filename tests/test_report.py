@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tiny_runs import SCENARIOS, TINY, tiny_runs  # noqa: E402,F401
+from tiny_runs import SCENARIOS, tiny_runs
 
 from sim import figures
 from sim.comparison import compare_frames, write_comparison
