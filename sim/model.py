@@ -25,7 +25,7 @@ import simpy
 
 from sim.child import Child
 from sim.clock import MONTH, YEAR
-from sim.journal import DETAIL_CODE, EVENT_CODE, STAGE_CODE, Journal, Sink
+from sim.journal import DETAIL_CODE, EVENT_CODE, ROW_WIDTH, STAGE_CODE, Journal, Sink
 from sim.records import STAGES
 from sim.streams import Streams
 
@@ -39,19 +39,9 @@ _UNMET_CLOCK_CODES = frozenset(
     STAGE_CODE[s] for s in ("referral", "assessment", "s47", "cin_plan")
 )
 _N_STAGES = len(STAGES)
+#: Pseudo stage codes counted at month ends alongside stage changes.
+_INCIDENT, _SCR = _N_STAGES, _N_STAGES + 1
 
-
-class _MonthBuckets(dict):
-    """Per month end, a list of counters (created on first use)."""
-
-    def __init__(self, width: int) -> None:
-        super().__init__()
-        self.width = width
-
-    def __missing__(self, month: int) -> list[int]:
-        row = [0] * self.width
-        self[month] = row
-        return row
 
 
 class Model:
@@ -82,11 +72,16 @@ class Model:
         self.env = simpy.Environment()
         self.rng = Streams(seed, rep)
         self.journal = Journal(rep, sink, chunk_rows)
-        self._chunk = chunk_rows
+        self._values = self.journal.values  # flat row buffer (the list object persists)
+        self._chunk_values = chunk_rows * ROW_WIDTH
         self.counts = np.zeros(_N_STAGES, dtype=np.int64)
-        # per month end: stage count changes, then the incident and SCR counts
-        self._delta: _MonthBuckets = _MonthBuckets(_N_STAGES + 2)
-        self._applied = 0  # last month end whose changes are in ``counts``
+        # Stage changes not yet in ``counts``, as (time, old code, new code): logged one
+        # by one into a flat list, added in bulk as arrays, and the (time, old, new)
+        # rows still in the future after the last month end. Incidents and SCRs are
+        # counted as changes to the pseudo codes _INCIDENT and _SCR.
+        self._changes: list[float] = []
+        self._change_blocks: list[np.ndarray] = []
+        self._pending = np.empty((0, 3))
         self.next_child_id = 0
         self.incidents_due = 0
         self.harm_rate = float(values["incidents.harm_rate"]) / YEAR
@@ -110,9 +105,10 @@ class Model:
             t: float | None = None) -> None:
         """Record ``event`` for ``child`` at time ``t`` (default now), moving it to ``stage``.
 
-        A time in the future (closed-form spells) is allowed. Stage counts are kept as
-        changes per month end (the first month end at or after ``t``), so they are
-        exact at every month end whatever order events are logged in.
+        A time in the future (closed-form spells) is allowed. Stage changes are kept with
+        their times and counted at the first month end at or after ``t`` (see
+        :meth:`apply_due`), so counts are exact at every month end whatever order events
+        are logged in.
         """
         now = self.env._now
         if t is None:
@@ -121,16 +117,12 @@ class Model:
         if stage is not None:
             new = STAGE_CODE[stage]
             if new != code:
-                b = -int(-t // MONTH)
-                delta = self._delta[b if b > self._applied else self._applied + 1]
-                if code >= 0:
-                    delta[code] -= 1
-                delta[new] += 1
+                self._changes.extend((t, code, new))
                 child.stage = code = new
-        rows = self.journal.rows
-        rows.append((t, child.id, child.episode, code, EVENT_CODE[event],
-                     child.worker, child.known, child.tier, DETAIL_CODE[detail]))
-        if len(rows) >= self._chunk:
+        values = self._values
+        values.extend((t, child.id, child.episode, code, EVENT_CODE[event],
+                       child.worker, child.known, child.tier, DETAIL_CODE[detail]))
+        if len(values) >= self._chunk_values:
             self.journal.flush()
         if t <= now:
             if child.unmet or child.tier == 3:
@@ -144,26 +136,33 @@ class Model:
         ``times`` (days), for rows added in bulk."""
         if len(times) == 0:
             return
-        months = -np.floor_divide(-np.asarray(times), MONTH).astype(np.int64)
-        months[months <= self._applied] = self._applied + 1
-        buckets, counts = np.unique(months, return_counts=True)
-        for b, k in zip(buckets.tolist(), counts.tolist(), strict=True):
-            row = self._delta[b]
-            if old >= 0:
-                row[old] -= k
-            row[new] += k
-
-    def _bucket(self, t: float) -> int:
-        """The month end whose record first includes a change at time ``t`` (days)."""
-        b = -int(-t // MONTH)
-        return b if b > self._applied else self._applied + 1
+        block = np.empty((len(times), 3))
+        block[:, 0] = times
+        block[:, 1] = old
+        block[:, 2] = new
+        self._change_blocks.append(block)
 
     def apply_due(self, month: int) -> tuple[int, int]:
-        """Bring stage counts to the end of ``month``; return its incidents and SCRs."""
-        self._applied = month
-        delta = self._delta.pop(month, None) or [0] * (_N_STAGES + 2)
-        self.counts += np.asarray(delta[:_N_STAGES], dtype=np.int64)
-        return delta[_N_STAGES], delta[_N_STAGES + 1]
+        """Bring stage counts to the end of ``month``; return its incidents and SCRs.
+
+        A change at time ``t`` (days) counts at the first month end at or after ``t``
+        whose counts are not yet applied: month ends are applied in order, so that is
+        the first ``month`` with ``ceil(t / MONTH) <= month``.
+        """
+        parts = [self._pending, *self._change_blocks]
+        if self._changes:
+            parts.append(np.array(self._changes, dtype=np.float64).reshape(-1, 3))
+            self._changes.clear()
+        self._change_blocks = []
+        pending = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        due = -np.floor_divide(-pending[:, 0], MONTH) <= month
+        done = pending[due]
+        self._pending = pending[~due]
+        old = done[:, 1].astype(np.int64)
+        delta = (np.bincount(done[:, 2].astype(np.int64), minlength=_N_STAGES + 2)
+                 - np.bincount(old[old >= 0], minlength=_N_STAGES + 2))
+        self.counts += delta[:_N_STAGES]
+        return int(delta[_INCIDENT]), int(delta[_SCR])
 
     # -- serious incidents -------------------------------------------------------------
     def _check_unmet(self, child: Child) -> None:
@@ -191,10 +190,10 @@ class Model:
     def incident(self, child: Child, t: float) -> None:
         """A serious incident to ``child`` at time ``t``, perhaps with a serious case review."""
         self.log(child, "serious_incident", t=t)
-        self._delta[self._bucket(t)][_N_STAGES] += 1
+        self._changes.extend((t, -1, _INCIDENT))
         if self.rng.incidents.random() < self.scr_share:
             self.log(child, "scr_started", t=t)
-            self._delta[self._bucket(t)][_N_STAGES + 1] += 1
+            self._changes.extend((t, -1, _SCR))
 
     # -- processes ----------------------------------------------------------------------
     def start_journey(self, child: Child, at: float, first: Step) -> None:
