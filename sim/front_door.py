@@ -23,6 +23,8 @@ from __future__ import annotations
 import heapq
 from typing import TYPE_CHECKING
 
+from simpy.events import Timeout
+
 if TYPE_CHECKING:  # pragma: no cover
     from sim.child import Child
     from sim.model import Model
@@ -101,6 +103,7 @@ class FrontDoor:
         self.consult_queue = _Servers(max(1, round(p["community_team.fte"])))
         self.threshold_shift = 0.0  # set by the system layer (defensive practice)
         self.rng = model.rng.front_door
+        self._on_arrival = self._arrival  # one bound method for every arrival event
         self.configure()
 
     def configure(self) -> None:
@@ -128,14 +131,15 @@ class FrontDoor:
     def arrive(self, child: Child, t: float) -> None:
         """Universal services will contact (or consult) about ``child`` at time ``t``."""
         env = self.m.env
-        ev = env.timeout(t - env.now)
-        ev.callbacks.append(lambda _ev: self._arrival(child))
+        Timeout(env, t - env._now, child).callbacks.append(self._on_arrival)
 
     def waiting(self) -> int:
         """Contacts waiting for screening now."""
         return self.queue.waiting(self.m.env.now)
 
-    def _arrival(self, child: Child) -> None:
+    def _arrival(self, event: Timeout) -> None:
+        """The contact (or consultation) about the child that is ``event``'s value."""
+        child = event._value
         m = self.m
         rng = self.rng
         now = m.env.now

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import simpy
+from simpy.core import URGENT
+from simpy.events import Event, Timeout
 
 from sim.child import Child
 from sim.clock import MONTH, YEAR
@@ -42,6 +44,38 @@ _N_STAGES = len(STAGES)
 #: Pseudo stage codes counted at month ends alongside stage changes.
 _INCIDENT, _SCR = _N_STAGES, _N_STAGES + 1
 
+
+
+class _Driver:
+    """Runs a generator of simpy events as a process, without a :class:`simpy.Process`.
+
+    ``resume`` is the callback of the event the generator waits on: it sends the event's
+    value in (or throws its exception) and waits on the next event yielded, at once if
+    that event has already been processed. Unlike a simpy process, the driver is not an
+    event itself, so nothing can wait for it to finish (journeys are never waited for),
+    and it schedules no event when the generator ends.
+    """
+
+    __slots__ = ("gen", "resume")
+
+    def __init__(self, gen: Generator[Event, Any, Any]) -> None:
+        self.gen = gen
+        self.resume = self._resume
+
+    def _resume(self, event: Event) -> None:
+        gen = self.gen
+        try:
+            while True:
+                if event._ok:
+                    event = gen.send(event._value)
+                else:
+                    event._defused = True
+                    event = gen.throw(event._value)
+                if event.callbacks is not None:
+                    event.callbacks.append(self.resume)
+                    return
+        except StopIteration:
+            return
 
 
 class Model:
@@ -83,6 +117,7 @@ class Model:
         self._change_blocks: list[np.ndarray] = []
         self._pending = np.empty((0, 3))
         self.next_child_id = 0
+        self._on_harm = self._harm  # one bound method for every harm-clock event
         self.incidents_due = 0
         self.harm_rate = float(values["incidents.harm_rate"]) / YEAR
         self.scr_share = float(values["incidents.scr_share"])
@@ -176,12 +211,11 @@ class Model:
             self._arm(child)
 
     def _arm(self, child: Child) -> None:
-        token = child.unmet_token
         delay = self.rng.incidents.exponential(1.0 / self.harm_rate)
-        ev = self.env.timeout(delay)
-        ev.callbacks.append(lambda _ev: self._harm(child, token))
+        Timeout(self.env, delay, (child, child.unmet_token)).callbacks.append(self._on_harm)
 
-    def _harm(self, child: Child, token: int) -> None:
+    def _harm(self, event: Timeout) -> None:
+        child, token = event._value
         if child.unmet_token != token or not child.unmet:
             return
         self.incident(child, self.env.now)
@@ -197,12 +231,24 @@ class Model:
 
     # -- processes ----------------------------------------------------------------------
     def start_journey(self, child: Child, at: float, first: Step) -> None:
-        """Start the child's simpy process at time ``at`` (days) with step ``first``."""
-        self.env.process(self._journey(child, at - self.env.now, first))
+        """Start the child's journey at time ``at`` (days) with step ``first``.
 
-    def _journey(self, child: Child, delay: float, step: Step | None):
+        The steps run as a light-weight process (:class:`_Driver`): one event at ``at``
+        starts them (an urgent one, like a simpy process's initialisation, if ``at`` is
+        now), and each event a step yields resumes them.
+        """
+        env = self.env
+        delay = at - env._now
         if delay > 0:
-            yield self.env.timeout(delay)
+            ev: Event = Timeout(env, delay)
+        else:
+            ev = Event(env)
+            ev._ok = True
+            ev._value = None
+            env.schedule(ev, URGENT)
+        ev.callbacks.append(_Driver(self._journey(child, first)).resume)
+
+    def _journey(self, child: Child, step: Step | None):
         while step is not None:
             step = yield from step(self, child)
 

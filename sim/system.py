@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from simpy.events import Timeout
 
 from sim.clock import MONTH, YEAR
 from sim.loops import enabled
@@ -127,10 +128,10 @@ class SystemLayer:
                     child.care_order = rng.random() < 0.85
                     rate = prot.order_exit if child.care_order else prot.lac_exit
                     stay = rng.exponential(1.0 / rate) if rate > 0 else 1e12
-                    m.env.process(m._journey(child, 0.0, _bind(step, stay=stay)))
+                    m.start_journey(child, m.env.now, _bind(step, stay=stay))
                 else:
                     first = rng.random() * prot.review_interval
-                    m.env.process(m._journey(child, 0.0, _bind(step, first_review=first)))
+                    m.start_journey(child, m.env.now, _bind(step, first_review=first))
 
     def _monthly(self):
         m = self.m
@@ -244,8 +245,12 @@ class SystemLayer:
         m = self.m
         if t >= self.until:
             return
-        ev = m.env.timeout(t - m.env.now)
-        ev.callbacks.append(lambda _ev: m.community.new_episode(child, m.env.now, tier))
+        ev = Timeout(m.env, t - m.env.now, (child, tier))
+        ev.callbacks.append(self._recur)
+
+    def _recur(self, event: Timeout) -> None:
+        child, tier = event._value
+        self.m.community.new_episode(child, self.m.env.now, tier)
 
 
 def _step(tau_months: float) -> float:
