@@ -1,14 +1,16 @@
 """The journey log as it is written: rows buffered in memory, flushed in Arrow batches.
 
-Rows are appended as plain values to one flat list, :data:`ROW_WIDTH` values a row (cheap
-on the hot path: no per-row object outlives the call, so the garbage collector is not
-kept busy), and turned into a :class:`pyarrow.RecordBatch` of
-:data:`sim.records.JOURNEY_SCHEMA` every ``chunk_rows`` rows, so memory stays bounded
-however long the run.
+Rows are packed one by one into a byte buffer in the memory layout of
+:data:`ROW_DTYPE` (:data:`ROW_STRUCT`): cheap on the hot path, no per-row Python object
+outlives the call (so the garbage collector is not kept busy), and the buffer becomes a
+structured array without any conversion. Every ``chunk_rows`` rows the buffer is turned
+into a :class:`pyarrow.RecordBatch` of :data:`sim.records.JOURNEY_SCHEMA`, so memory
+stays bounded however long the run.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 
 import numpy as np
@@ -30,17 +32,26 @@ _DETAIL_DICT = pa.array(DETAILS, pa.string())
 
 Sink = Callable[[pa.RecordBatch], None]
 
-#: Values per buffered row in :attr:`Journal.values`.
-ROW_WIDTH = 9
+#: Buffered row layout (stage, event and detail as codes), packed (no padding).
+ROW_DTYPE = np.dtype([
+    ("time", np.float64), ("child", np.int64), ("episode", np.int32), ("stage", np.int8),
+    ("event", np.int8), ("worker", np.int32), ("known", np.int8), ("tier", np.int8),
+    ("detail", np.int8),
+])
+#: The same layout for packing one row: ``ROW_STRUCT.pack(time, child, episode, stage,
+#: event, worker, known, tier, detail)`` gives the bytes of one :data:`ROW_DTYPE` item
+#: (native byte order, standard sizes, no padding).
+ROW_STRUCT = struct.Struct("=dqibbibbb")
+assert ROW_STRUCT.size == ROW_DTYPE.itemsize
 
 
 class Journal:
     """Buffer of journey rows for one replication.
 
     Each row is ``(time, child, episode, stage, event, worker, known_tier, true_tier,
-    detail)`` with stage, event and detail as integer codes, appended to the flat list
-    :attr:`values` (``values.extend(row)``; the list object is kept across flushes, so
-    callers may hold a reference to it).
+    detail)`` with stage, event and detail as integer codes, appended to the byte buffer
+    :attr:`buffer` as ``buffer += ROW_STRUCT.pack(*row)`` (the bytearray is kept across
+    flushes, so callers may hold a reference to it).
 
     Parameters
     ----------
@@ -56,7 +67,7 @@ class Journal:
         self.rep = rep
         self.sink = sink
         self.chunk_rows = chunk_rows
-        self.values: list[float] = []
+        self.buffer = bytearray()
         self.blocks: list[np.ndarray] = []
         self.block_rows = 0
         self.rows_written = 0
@@ -65,43 +76,25 @@ class Journal:
         """Buffer rows given as a structured array of dtype :data:`ROW_DTYPE`."""
         self.blocks.append(block)
         self.block_rows += len(block)
-        if self.block_rows + len(self.values) // ROW_WIDTH >= self.chunk_rows:
+        if self.block_rows + len(self.buffer) // ROW_DTYPE.itemsize >= self.chunk_rows:
             self.flush()
 
     def flush(self) -> None:
         """Send the buffered rows to the sink as one batch and clear the buffer."""
-        values, blocks = self.values, self.blocks
-        n = len(values) // ROW_WIDTH + self.block_rows
+        buffer, blocks = self.buffer, self.blocks
+        n = len(buffer) // ROW_DTYPE.itemsize + self.block_rows
         if not n:
             return
         self.rows_written += n
-        rows = values_to_array(values) if values and self.sink is not None else None
-        values.clear()
+        rows = (np.frombuffer(buffer, dtype=ROW_DTYPE).copy()
+                if buffer and self.sink is not None else None)
+        buffer.clear()
         self.blocks = []
         self.block_rows = 0
         if self.sink is None:
             return
         parts = ([rows] if rows is not None else []) + blocks
         self.sink(array_to_batch(self.rep, np.concatenate(parts)))
-
-
-#: Buffered row layout (stage, event and detail as codes).
-ROW_DTYPE = np.dtype([
-    ("time", np.float64), ("child", np.int64), ("episode", np.int32), ("stage", np.int8),
-    ("event", np.int8), ("worker", np.int32), ("known", np.int8), ("tier", np.int8),
-    ("detail", np.int8),
-])
-
-
-def values_to_array(values: list[float]) -> np.ndarray:
-    """Convert flat buffered values (:data:`ROW_WIDTH` a row) into a structured array of
-    :data:`ROW_DTYPE`. Every value is exact in float64 (times, and integers far below
-    2**53), so going through one float64 array loses nothing."""
-    flat = np.array(values, dtype=np.float64).reshape(-1, ROW_WIDTH)
-    out = np.empty(len(flat), dtype=ROW_DTYPE)
-    for j, name in enumerate(ROW_DTYPE.names):
-        out[name] = flat[:, j]
-    return out
 
 
 def rows_to_batch(rep: int, rows: list[tuple]) -> pa.RecordBatch:

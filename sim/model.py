@@ -27,7 +27,7 @@ from simpy.events import Event, Timeout
 
 from sim.child import Child
 from sim.clock import MONTH, YEAR
-from sim.journal import DETAIL_CODE, EVENT_CODE, ROW_WIDTH, STAGE_CODE, Journal, Sink
+from sim.journal import DETAIL_CODE, EVENT_CODE, ROW_STRUCT, STAGE_CODE, Journal, Sink
 from sim.records import STAGES
 from sim.streams import Streams
 
@@ -106,8 +106,9 @@ class Model:
         self.env = simpy.Environment()
         self.rng = Streams(seed, rep)
         self.journal = Journal(rep, sink, chunk_rows)
-        self._values = self.journal.values  # flat row buffer (the list object persists)
-        self._chunk_values = chunk_rows * ROW_WIDTH
+        self._buffer = self.journal.buffer  # packed rows (the bytearray persists)
+        self._pack = ROW_STRUCT.pack
+        self._chunk_bytes = chunk_rows * ROW_STRUCT.size
         self.counts = np.zeros(_N_STAGES, dtype=np.int64)
         # Stage changes not yet in ``counts``, as (time, old code, new code): logged one
         # by one into a flat list, added in bulk as arrays, and the (time, old, new)
@@ -154,10 +155,10 @@ class Model:
             if new != code:
                 self._changes.extend((t, code, new))
                 child.stage = code = new
-        values = self._values
-        values.extend((t, child.id, child.episode, code, EVENT_CODE[event],
-                       child.worker, child.known, child.tier, DETAIL_CODE[detail]))
-        if len(values) >= self._chunk_values:
+        buffer = self._buffer
+        buffer += self._pack(t, child.id, child.episode, code, EVENT_CODE[event],
+                             child.worker, child.known, child.tier, DETAIL_CODE[detail])
+        if len(buffer) >= self._chunk_bytes:
             self.journal.flush()
         if t <= now:
             if child.unmet or child.tier == 3:
