@@ -55,6 +55,11 @@ class Workforce:
         p = model.p
         self.n_posts = n = max(1, round(p["workforce.posts_fte"]))
         self.load = np.full(n, np.inf)  # weighted load; inf marks an empty post
+        self._load = [math.inf] * n  # the same as Python floats, for cheap reads
+        self._hired = [0.0] * n  # hire times as Python floats, for cheap reads
+        # per post: expertise with supervision, or None for a newly qualified hire
+        # (see :meth:`expertise`); set by :meth:`_refresh_expertise`
+        self._expertise: list[float | None] = [None] * n
         self.count = np.zeros(n, dtype=np.int64)
         self.kind = np.zeros(n, dtype=np.int8)
         self.worker_id = [-1] * n
@@ -124,9 +129,12 @@ class Workforce:
         self.worker_id[post] = self.next_worker_id
         self.next_worker_id += 1
         self.hired_at[post] = hired_at
+        self._hired[post] = float(self.hired_at[post])
         self.nq_hire[post] = nq
         self.load[post] = 0.0
+        self._load[post] = 0.0
         self.count[post] = 0
+        self._refresh_expertise()
         if count and kind == PERMANENT:
             self.joiners += 1
         self.serve_queue()
@@ -138,6 +146,8 @@ class Workforce:
         self.kind[post] = EMPTY
         self.worker_id[post] = -1
         self.load[post] = np.inf
+        self._load[post] = math.inf
+        self._refresh_expertise()
         self.count[post] = 0
         moving = sorted(self.cases[post], key=lambda c: c.id)
         self.cases[post] = set()
@@ -213,6 +223,7 @@ class Workforce:
     # -- cases --------------------------------------------------------------------------
     def _assign(self, child: Child, post: int) -> None:
         self.load[post] += child.weight
+        self._load[post] += child.weight
         self.count[post] += 1
         self.cases[post].add(child)
         child.post = post
@@ -243,6 +254,7 @@ class Workforce:
         """Change the workload weight of a held (or queued) case."""
         if child.post >= 0:
             self.load[child.post] += weight - child.weight
+            self._load[child.post] += weight - child.weight
         child.weight = weight
 
     def release(self, child: Child) -> None:
@@ -250,6 +262,7 @@ class Workforce:
         post = child.post
         if post >= 0:
             self.load[post] -= child.weight
+            self._load[post] -= child.weight
             self.count[post] -= 1
             self.cases[post].discard(child)
             child.post = -1
@@ -315,31 +328,54 @@ class Workforce:
         self.reflective_fraction = (
             self.sup_hours * self.reflective_share / max(self.sup_needed, 1e-9))
         self.supervision_multiplier = 1.0 + self.reflective_gain * self.reflective_fraction
+        self._direct_hours = self.hours * self.direct_share
+        self._refresh_expertise()
+
+    def _refresh_expertise(self) -> None:
+        """Recompute the per-post expertise used by :meth:`expertise` (after a change of
+        people, parameters, mentoring or supervision)."""
+        by = self.expertise_by
+        sup = self.supervision_multiplier
+        self._novice_days = self.years_to_exp * YEAR
+        self._expertise_novice = (by["nq"] + self.mentoring) * sup
+        self._expertise_exp = by["exp"] * sup
+        agency = by["agency"] * sup
+        senior = by["senior"] * sup
+        kind = self.kind.tolist()
+        senior_post = self.senior_post.tolist()
+        nq = self.nq_hire.tolist()
+        self._expertise = [
+            agency if kind[i] == AGENCY else senior if senior_post[i]
+            else None if nq[i] else self._expertise_exp
+            for i in range(self.n_posts)
+        ]
 
     def direct_hours_per_week(self, child: Child) -> float:
         """Direct hours a week the child's worker gives the case (0 when unallocated)."""
         post = child.post
         if post < 0:
             return 0.0
-        load = self.load[post]
-        share = child.weight / load if load > child.weight else 1.0
-        return self.hours * self.direct_share * share
+        load = self._load[post]
+        weight = child.weight
+        share = weight / load if load > weight else 1.0
+        return self._direct_hours * share
 
     def expertise(self, child: Child) -> float:
-        """Expertise multiplier of the child's worker, with supervision (1 = experienced)."""
+        """Expertise multiplier of the child's worker, with supervision (1 = experienced).
+
+        By the worker's kind: agency, senior practitioner, newly qualified (for
+        ``years_to_experienced`` after hire, with any mentoring gain) or experienced;
+        an unallocated case counts as experienced.
+        """
         post = child.post
         if post < 0:
-            return self.expertise_by["exp"] * self.supervision_multiplier
-        kind = self.kind[post]
-        if kind == AGENCY:
-            e = self.expertise_by["agency"]
-        elif self.senior_post[post]:
-            e = self.expertise_by["senior"]
-        elif self.nq_hire[post] and self.m.env.now - self.hired_at[post] < self.years_to_exp * YEAR:
-            e = self.expertise_by["nq"] + self.mentoring
-        else:
-            e = self.expertise_by["exp"]
-        return e * self.supervision_multiplier
+            return self._expertise_exp
+        e = self._expertise[post]
+        if e is not None:
+            return e
+        if self.m.env._now - self._hired[post] < self._novice_days:
+            return self._expertise_novice
+        return self._expertise_exp
 
     # -- measures -----------------------------------------------------------------------
     def mean_caseload(self) -> float:
