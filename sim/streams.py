@@ -15,6 +15,7 @@ per-event cost small.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -49,44 +50,39 @@ class Stream:
         The stream's own seed sequence.
     """
 
-    __slots__ = ("gen", "_u", "_ui", "_n", "_ni", "_e", "_ei")
+    __slots__ = ("gen", "_u", "_n", "_e")
 
     def __init__(self, seed_seq: np.random.SeedSequence) -> None:
         self.gen = np.random.Generator(np.random.PCG64(seed_seq))
-        self._u: list[float] = []
-        self._ui = 0
-        self._n: list[float] = []
-        self._ni = 0
-        self._e: list[float] = []
-        self._ei = 0
+        # iterators over the current blocks (empty until the first draw)
+        self._u: Iterator[float] = iter(())
+        self._n: Iterator[float] = iter(())
+        self._e: Iterator[float] = iter(())
 
     def random(self) -> float:
         """A uniform draw on [0, 1)."""
-        i = self._ui
-        if i >= len(self._u):
-            self._u = self.gen.random(_BLOCK).tolist()
-            i = 0
-        self._ui = i + 1
-        return self._u[i]
+        try:
+            return next(self._u)
+        except StopIteration:
+            self._u = iter(self.gen.random(_BLOCK).tolist())
+            return next(self._u)
 
     def normal(self, sd: float = 1.0) -> float:
         """A normal draw with mean 0 and standard deviation ``sd``."""
-        i = self._ni
-        if i >= len(self._n):
-            self._n = self.gen.standard_normal(_BLOCK).tolist()
-            i = 0
-        self._ni = i + 1
-        return self._n[i] * sd
+        try:
+            return next(self._n) * sd
+        except StopIteration:
+            self._n = iter(self.gen.standard_normal(_BLOCK).tolist())
+            return next(self._n) * sd
 
     def exponential(self, mean: float) -> float:
         """An exponential draw with the given mean (same unit as the mean), at least
         :data:`MIN_DURATION`."""
-        i = self._ei
-        if i >= len(self._e):
-            self._e = self.gen.standard_exponential(_BLOCK).tolist()
-            i = 0
-        self._ei = i + 1
-        x = self._e[i] * mean
+        try:
+            x = next(self._e) * mean
+        except StopIteration:
+            self._e = iter(self.gen.standard_exponential(_BLOCK).tolist())
+            x = next(self._e) * mean
         return x if x > MIN_DURATION else MIN_DURATION
 
     def bernoulli(self, p: float) -> bool:
