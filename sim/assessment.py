@@ -29,6 +29,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from simpy.events import Timeout
+
 from sim.clock import working_days_to_days
 from sim.front_door import classify
 
@@ -89,22 +91,25 @@ class Assessment:
 
         Returns (quality, detail) where detail is on_time, late or at_deadline.
         """
-        rate = m.workforce.direct_hours_per_week(child)
+        wf = m.workforce
+        env = m.env
+        rate = wf.direct_hours_per_week(child)
         need = effort / rate * 7.0 if rate > 0 else math.inf
-        now = m.env.now
-        remaining = due - now
+        remaining = due - env._now
         if need <= remaining:
-            yield m.env.timeout(need)
+            yield Timeout(env, need)
             frac, detail = 1.0, "on_time"
         elif enforce and remaining > 0 and self.rng.random() < self.compliance:
-            yield m.env.timeout(remaining)
+            yield Timeout(env, remaining)
             frac, detail = remaining / need, "at_deadline"
         else:
             if math.isinf(need):  # no worker time at all: wait a month and look again
                 need = 30.0
-            yield m.env.timeout(need)
+            yield Timeout(env, need)
             frac, detail = 1.0, "late"
-        quality = min(1.0, frac * m.workforce.expertise(child))
+        quality = frac * wf.expertise(child)
+        if not quality < 1.0:  # min(1.0, quality), NaN included
+            quality = 1.0
         return quality, detail
 
     def _effort(self, child: Child, hours: float) -> float:
@@ -117,7 +122,7 @@ class Assessment:
     def referral(self, m: Model, child: Child):
         """Step: the contact is accepted as a referral."""
         m.log(child, "referral", "referral")
-        child.referral_time = m.env.now
+        child.referral_time = m.env._now
         signal = child.tier + self.rng.normal(self.check_sd)
         if signal < self.nfa_threshold:
             child.known = classify(signal)
@@ -156,7 +161,7 @@ class Assessment:
         """Step: a core assessment (2010 policy) and its decision."""
         m.log(child, "core_assessment_started")
         q, detail = yield from self.work(
-            m, child, self._effort(child, self.core_effort), m.env.now + self.core_deadline, True)
+            m, child, self._effort(child, self.core_effort), m.env._now + self.core_deadline, True)
         judged = self.judge(child, q)
         m.log(child, "core_assessment_done", detail=detail)
         return m.protection.after_assessment(child, judged, q, core_done=True)

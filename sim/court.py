@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import simpy
+from simpy.events import Timeout
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.child import Child
@@ -65,7 +66,7 @@ class Court:
         rng = self.rng
         m.log(child, "pre_proceedings_started", "pre_proceedings")
         m.workforce.reweight(child, self.w_proceedings)
-        yield m.env.timeout(rng.exponential(self.pre_days))
+        yield Timeout(m.env, rng.exponential(self.pre_days))
         if rng.random() < self.fgc_share:
             m.log(child, "fgc_held")
             if rng.random() < self.fgc_diversion:
@@ -81,11 +82,11 @@ class Court:
         m.log(child, "care_application", "proceedings")
         n = 1 + rng.poisson(self.hearings_mean - 1.0)
         for i in range(n):
-            yield env.timeout(rng.exponential(self.interval_days))
+            yield Timeout(env, rng.exponential(self.interval_days))
             length = self.final_days if i == n - 1 else self.hearing_days
             with self.resource.request() as req:
                 yield req
-                yield env.timeout(rng.exponential(length * self.day_factor))
+                yield Timeout(env, rng.exponential(length * self.day_factor))
             m.log(child, "hearing")
         if rng.random() < self.order_share:
             child.care_order = True

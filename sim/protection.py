@@ -39,6 +39,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from simpy.events import Timeout
+
 from sim.clock import MONTH, YEAR, working_days_to_days
 from sim.front_door import classify
 from sim.workforce import WEEKS_PER_MONTH
@@ -109,7 +111,7 @@ class Protection:
         m.workforce.release(child)
         if to_early_help and child.tier >= 1:
             m.log(child, "closed", "community")
-            m.community.early_help(child, m.env.now)
+            m.community.early_help(child, m.env._now)
         else:
             m.community.leave_services(child, "closed", helped=helped)
 
@@ -128,7 +130,7 @@ class Protection:
         carried = child.quality
         child.quality = -1.0
         m.log(child, "strategy_discussion", "s47")
-        due = m.env.now + self.icpc_days
+        due = m.env._now + self.icpc_days
         yield from self._allocate(m, child, self.w["s47"])
         a = m.assessment
         if carried >= 0:
@@ -137,12 +139,12 @@ class Protection:
             m.log(child, "assessment_started")
             quality, detail = yield from a.work(
                 m, child, a._effort(child, a.ia_effort + self.core_effort),
-                m.env.now + a.guide, False)
+                m.env._now + a.guide, False)
             m.log(child, "assessment_done", detail=detail)
         else:
             m.log(child, "core_assessment_started")
             quality, detail = yield from a.work(
-                m, child, a._effort(child, self.core_effort), m.env.now + a.core_deadline, True)
+                m, child, a._effort(child, self.core_effort), m.env._now + a.core_deadline, True)
             m.log(child, "core_assessment_done", detail=detail)
         signal = child.tier + a.drng.normal(a.signal_sd(quality))
         child.known = judged = classify(signal)
@@ -151,8 +153,8 @@ class Protection:
             return None
         if signal < self.icpc_threshold:  # concerns not substantiated enough for a conference
             return self.cin_plan
-        if due > m.env.now:
-            yield m.env.timeout(due - m.env.now)
+        if due > m.env._now:
+            yield Timeout(m.env, due - m.env._now)
         sd = 0.5 * a.signal_sd(quality) + 0.5 * self.conf_sd
         child.known = classify(child.tier + self.drng.normal(sd))
         m.log(child, "icpc")
@@ -169,23 +171,26 @@ class Protection:
         wf = m.workforce
         env = m.env
         rng = self.rng
+        esc = self.esc
         while True:
-            monthly = wf.direct_hours_per_week(child) * WEEKS_PER_MONTH
-            if child.tier > 0:
+            now = env._now
+            tier = child.tier
+            if tier > 0:
+                monthly = wf.direct_hours_per_week(child) * WEEKS_PER_MONTH
                 worker = self.efficacy * monthly * wf.expertise(child)
-                if env.now - child.worker_since < self.relationship:
+                if now - child.worker_since < self.relationship:
                     worker *= 1.0 - self.penalty
-                h = (self.base_help + worker) / (child.complexity * child.tier)
+                h = (self.base_help + worker) / (child.complexity * tier)
             else:
                 h = 0.0
-            e = self.esc if child.tier < 3 else 0.0
+            e = esc if tier < 3 else 0.0
             total = h + e
             dt = rng.exponential(1.0 / total) if total > 0 else until
-            if env.now + dt >= until:
-                if until > env.now:
-                    yield env.timeout(until - env.now)
+            if now + dt >= until:
+                if until > now:
+                    yield Timeout(env, until - now)
                 return
-            yield env.timeout(dt)
+            yield Timeout(env, dt)
             if rng.random() * total < h:
                 child.tier -= 1
                 m.log(child, "improved")
@@ -203,14 +208,17 @@ class Protection:
         conference): its noise sd is the mean of the worker's and ``conference_sd``.
         """
         wf = m.workforce
-        months = (m.env.now - child.worker_since) / MONTH if child.post >= 0 else 0.0
+        a = m.assessment
+        months = (m.env._now - child.worker_since) / MONTH if child.post >= 0 else 0.0
         hours = wf.direct_hours_per_week(child) * WEEKS_PER_MONTH * months
-        quality = min(1.0, hours / self.core_effort * wf.expertise(child))
-        sd = 0.5 * m.assessment.signal_sd(quality) + 0.5 * self.conf_sd
+        quality = hours / self.core_effort * wf.expertise(child)
+        if not quality < 1.0:  # min(1.0, quality), NaN included
+            quality = 1.0
+        sd = 0.5 * a.signal_sd(quality) + 0.5 * self.conf_sd
         signal = child.tier + self.drng.normal(sd)
         child.known = classify(signal)
         m.log(child, "plan_review")
-        return signal, self.escalate_threshold - m.assessment.urgent_shift
+        return signal, self.escalate_threshold - a.urgent_shift
 
     def cin_plan(self, m: Model, child: Child, first_review: float | None = None):
         """Step: a child-in-need plan until it closes or escalates."""
@@ -218,7 +226,7 @@ class Protection:
         yield from self._allocate(m, child, self.w["cin_plan"])
         gap = self.first_review if first_review is None else first_review
         while True:
-            yield from self._help_interval(m, child, m.env.now + gap)
+            yield from self._help_interval(m, child, m.env._now + gap)
             signal, strong = self._review(m, child)
             gap = self.review_interval
             if signal >= strong:
@@ -234,15 +242,15 @@ class Protection:
         """Step: a child protection plan until it ends, steps down or goes to court."""
         m.log(child, "cp_plan_started", "cp_plan")
         yield from self._allocate(m, child, self.w["cp_plan"])
-        start = m.env.now if started is None else started
+        start = m.env._now if started is None else started
         gap = self.first_review if first_review is None else first_review
         while True:
-            yield from self._help_interval(m, child, m.env.now + gap)
+            yield from self._help_interval(m, child, m.env._now + gap)
             signal, strong = self._review(m, child)
             gap = self.review_interval
             if signal >= strong:
                 r = self.drng.random()
-                if m.env.now - start >= self.proceed_after and r < self.proceed:
+                if m.env._now - start >= self.proceed_after and r < self.proceed:
                     m.log(child, "cp_plan_ended")
                     return m.court.pre_proceedings
                 if r >= 1.0 - self.accommodate:
@@ -264,7 +272,7 @@ class Protection:
         rate = self.order_exit if child.care_order else self.lac_exit
         if stay is None:
             stay = self.rng.exponential(1.0 / rate) if rate > 0 else 1e12
-        yield m.env.timeout(stay)
+        yield Timeout(m.env, stay)
         child.tier = max(0, child.tier - 2)
         child.care_order = False
         m.log(child, "looked_after_ended")
