@@ -16,6 +16,7 @@ Layers
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -43,6 +44,11 @@ _UNMET_CLOCK_CODES = frozenset(
 _N_STAGES = len(STAGES)
 #: Pseudo stage codes counted at month ends alongside stage changes.
 _INCIDENT, _SCR = _N_STAGES, _N_STAGES + 1
+#: One stage change as buffered: time (days), old code (-1: none), new code.
+_CHANGE_DTYPE = np.dtype([("time", np.float64), ("old", np.int8), ("new", np.int8)])
+_CHANGE_STRUCT = struct.Struct("=dbb")
+#: Initial number of month ends for which changes are kept (the table grows as needed).
+_MONTHS_AHEAD = 64
 
 
 
@@ -110,13 +116,15 @@ class Model:
         self._pack = ROW_STRUCT.pack
         self._chunk_bytes = chunk_rows * ROW_STRUCT.size
         self.counts = np.zeros(_N_STAGES, dtype=np.int64)
-        # Stage changes not yet in ``counts``, as (time, old code, new code): logged one
-        # by one into a flat list, added in bulk as arrays, and the (time, old, new)
-        # rows still in the future after the last month end. Incidents and SCRs are
-        # counted as changes to the pseudo codes _INCIDENT and _SCR.
-        self._changes: list[float] = []
+        # Stage changes not yet sorted into months, as (time, old code, new code): logged
+        # one by one (packed with _CHANGE_STRUCT) or added in bulk as arrays. Incidents
+        # and SCRs are counted as changes to the pseudo codes _INCIDENT and _SCR.
+        self._changes = bytearray()
+        self._pack_change = _CHANGE_STRUCT.pack
         self._change_blocks: list[np.ndarray] = []
-        self._pending = np.empty((0, 3))
+        # per month end from the next one to apply: the net change of each code
+        self._delta = np.zeros((_MONTHS_AHEAD, _N_STAGES + 2), dtype=np.int64)
+        self._applied = 0  # last month end whose changes are in ``counts``
         self.next_child_id = 0
         self._on_harm = self._harm  # one bound method for every harm-clock event
         self.incidents_due = 0
@@ -153,7 +161,7 @@ class Model:
         if stage is not None:
             new = STAGE_CODE[stage]
             if new != code:
-                self._changes.extend((t, code, new))
+                self._changes += self._pack_change(t, code, new)
                 child.stage = code = new
         buffer = self._buffer
         buffer += self._pack(t, child.id, child.episode, code, EVENT_CODE[event],
@@ -172,31 +180,49 @@ class Model:
         ``times`` (days), for rows added in bulk."""
         if len(times) == 0:
             return
-        block = np.empty((len(times), 3))
-        block[:, 0] = times
-        block[:, 1] = old
-        block[:, 2] = new
+        block = np.empty(len(times), dtype=_CHANGE_DTYPE)
+        block["time"] = times
+        block["old"] = old
+        block["new"] = new
         self._change_blocks.append(block)
 
-    def apply_due(self, month: int) -> tuple[int, int]:
-        """Bring stage counts to the end of ``month``; return its incidents and SCRs.
-
-        A change at time ``t`` (days) counts at the first month end at or after ``t``
-        whose counts are not yet applied: month ends are applied in order, so that is
-        the first ``month`` with ``ceil(t / MONTH) <= month``.
-        """
-        parts = [self._pending, *self._change_blocks]
+    def _sort_changes(self) -> None:
+        """Add the buffered stage changes to the per-month table: a change at time ``t``
+        (days) counts at the first month end at or after ``t`` not yet applied."""
+        parts = self._change_blocks
         if self._changes:
-            parts.append(np.array(self._changes, dtype=np.float64).reshape(-1, 3))
+            parts.append(np.frombuffer(self._changes, dtype=_CHANGE_DTYPE).copy())
             self._changes.clear()
+        if not parts:
+            return
         self._change_blocks = []
-        pending = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        due = -np.floor_divide(-pending[:, 0], MONTH) <= month
-        done = pending[due]
-        self._pending = pending[~due]
-        old = done[:, 1].astype(np.int64)
-        delta = (np.bincount(done[:, 2].astype(np.int64), minlength=_N_STAGES + 2)
-                 - np.bincount(old[old >= 0], minlength=_N_STAGES + 2))
+        changes = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        first = self._applied + 1
+        ahead = np.maximum(-np.floor_divide(-changes["time"], MONTH), first).astype(np.int64)
+        ahead -= first
+        rows = int(ahead.max()) + 1
+        if rows > len(self._delta):
+            grown = np.zeros((max(rows, 2 * len(self._delta)), _N_STAGES + 2), dtype=np.int64)
+            grown[: len(self._delta)] = self._delta
+            self._delta = grown
+        width = _N_STAGES + 2
+        size = rows * width
+        old = changes["old"].astype(np.int64)
+        was = old >= 0
+        net = (np.bincount(ahead * width + changes["new"], minlength=size)
+               - np.bincount(ahead[was] * width + old[was], minlength=size))
+        self._delta[:rows] += net.reshape(rows, width)
+
+    def apply_due(self, month: int) -> tuple[int, int]:
+        """Bring stage counts to the end of ``month`` (the next month end, as month ends
+        are applied in order); return its incidents and SCRs."""
+        if month != self._applied + 1:
+            raise ValueError(f"month end {month} applied after {self._applied}")
+        self._sort_changes()
+        delta = self._delta[0].copy()
+        self._delta[:-1] = self._delta[1:]
+        self._delta[-1] = 0
+        self._applied = month
         self.counts += delta[:_N_STAGES]
         return int(delta[_INCIDENT]), int(delta[_SCR])
 
@@ -225,10 +251,10 @@ class Model:
     def incident(self, child: Child, t: float) -> None:
         """A serious incident to ``child`` at time ``t``, perhaps with a serious case review."""
         self.log(child, "serious_incident", t=t)
-        self._changes.extend((t, -1, _INCIDENT))
+        self._changes += self._pack_change(t, -1, _INCIDENT)
         if self.rng.incidents.random() < self.scr_share:
             self.log(child, "scr_started", t=t)
-            self._changes.extend((t, -1, _SCR))
+            self._changes += self._pack_change(t, -1, _SCR)
 
     # -- processes ----------------------------------------------------------------------
     def start_journey(self, child: Child, at: float, first: Step) -> None:
