@@ -142,14 +142,15 @@ class FrontDoor:
         child = event._value
         m = self.m
         rng = self.rng
-        now = m.env.now
+        now = m.env._now
         if self.consult_share > 0 and rng.random() < self.consult_share:
             self._consult(child, now)
             return
         m.log(child, "contact", "front_door")
         child.shared = rng.random() < self.partner_share
         done = self.queue.serve(now, rng.exponential(self.service_days))
-        self._harm_while_waiting(child, now, done)
+        if child.tier == 3:
+            self._harm_while_waiting(child, now, done)
         signal = child.tier + rng.normal(self.sd)
         shift = self.threshold_shift
         if signal < self.eh_threshold - shift:
@@ -160,7 +161,16 @@ class FrontDoor:
             m.log(child, "signposted", t=done)
             m.community.early_help(child, done)
         else:
-            m.start_journey(child, done, _referral_step(m, signal))
+            self._refer(child, done, signal)
+
+    def _refer(self, child: Child, done: float, signal: float) -> None:
+        """The contact becomes a referral at ``done``, the child judged from ``signal``.
+
+        The judged tier is set now: nothing records or reads it before ``done``.
+        """
+        child.known = classify(signal)
+        m = self.m
+        m.start_journey(child, done, m.assessment.referral)
 
     def _harm_while_waiting(self, child: Child, start: float, end: float) -> None:
         """Serious incidents to a tier-3 child between contact and decision (a Poisson
@@ -189,11 +199,4 @@ class FrontDoor:
             m.community.early_help(child, done)
         else:
             child.shared = rng.random() < self.shared_share
-            m.start_journey(child, done, _referral_step(m, signal))
-
-
-def _referral_step(m: Model, signal: float):
-    def step(m: Model, child: Child):
-        child.known = classify(signal)
-        return (yield from m.assessment.referral(m, child))
-    return step
+            self._refer(child, done, signal)
