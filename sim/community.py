@@ -93,7 +93,7 @@ class Community:
     def eh_occupancy(self) -> int:
         """Children in early help now (spells started and not yet ended)."""
         ends = self._eh_ends
-        now = self.m.env.now
+        now = self.m.env._now
         while ends and ends[0] <= now:
             heapq.heappop(ends)
         return len(ends)
@@ -158,11 +158,11 @@ class Community:
             r["tier"] = 0
             m.add_stage_changes(r["time"], _COMMUNITY, _LEFT)
             m.journal.add_block(np.concatenate([block, r]))
-            for i in np.flatnonzero(~resolved).tolist():
-                child = Child(int(ids[i]), tier, float(cx[i]))
+            rest = ~resolved
+            for cid, c, t, ui in zip(ids[rest].tolist(), cx[rest].tolist(),
+                                     ends[rest].tolist(), u[rest].tolist(), strict=True):
+                child = Child(cid, tier, c)
                 child.stage = _COMMUNITY
-                t = float(ends[i])
-                ui = u[i]
                 if ui < notice:
                     m.front_door.arrive(child, t)
                 elif ui < notice + resolve + esc:
@@ -236,7 +236,7 @@ class Community:
         """
         m = self.m
         if t is None:
-            t = m.env.now
+            t = m.env._now
         if child.tier >= 1:
             m.log(child, event, "community", t=t)
             self.spell(child, t)
