@@ -55,20 +55,21 @@ _MONTHS_AHEAD = 64
 class _Driver:
     """Runs a generator of simpy events as a process, without a :class:`simpy.Process`.
 
-    ``resume`` is the callback of the event the generator waits on: it sends the event's
-    value in (or throws its exception) and waits on the next event yielded, at once if
-    that event has already been processed. Unlike a simpy process, the driver is not an
-    event itself, so nothing can wait for it to finish (journeys are never waited for),
-    and it schedules no event when the generator ends.
+    :meth:`resume` is the callback of the event the generator waits on: it sends the
+    event's value in (or throws its exception) and waits on the next event yielded, at
+    once if that event has already been processed. Unlike a simpy process, the driver is
+    not an event itself, so nothing can wait for it to finish (journeys are never waited
+    for), and it schedules no event when the generator ends. It holds no reference to
+    itself, so it is freed as soon as its journey ends (no work for the cycle collector).
     """
 
-    __slots__ = ("gen", "resume")
+    __slots__ = ("gen",)
 
     def __init__(self, gen: Generator[Event, Any, Any]) -> None:
         self.gen = gen
-        self.resume = self._resume
 
-    def _resume(self, event: Event) -> None:
+    def resume(self, event: Event) -> None:
+        """Continue the generator with the outcome of ``event``."""
         gen = self.gen
         try:
             while True:
