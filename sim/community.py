@@ -159,13 +159,15 @@ class Community:
             m.add_stage_changes(r["time"], _COMMUNITY, _LEFT)
             m.journal.add_block(np.concatenate([block, r]))
             rest = ~resolved
+            arrive_new = m.front_door.arrive_new
             for cid, c, t, ui in zip(ids[rest].tolist(), cx[rest].tolist(),
                                      ends[rest].tolist(), u[rest].tolist(), strict=True):
+                if ui < notice:  # the child is created when the contact happens
+                    arrive_new(t, cid, tier, c)
+                    continue
                 child = Child(cid, tier, c)
                 child.stage = _COMMUNITY
-                if ui < notice:
-                    m.front_door.arrive(child, t)
-                elif ui < notice + resolve + esc:
+                if ui < notice + resolve + esc:
                     child.tier = tier + 1
                     m.log(child, "escalated", t=t)
                     self.spell(child, t)

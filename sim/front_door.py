@@ -21,13 +21,18 @@ with a smaller chance.
 from __future__ import annotations
 
 import heapq
+import math
 from typing import TYPE_CHECKING
 
 from simpy.events import Timeout
 
+from sim.child import Child
+from sim.journal import STAGE_CODE
+
 if TYPE_CHECKING:  # pragma: no cover
-    from sim.child import Child
     from sim.model import Model
+
+_COMMUNITY = STAGE_CODE["community"]
 
 
 def classify(signal: float) -> int:
@@ -39,6 +44,17 @@ def classify(signal: float) -> int:
     if signal < 2.5:
         return 2
     return 3
+
+
+def exact_delay(now: float, t: float) -> float:
+    """The delay ``d`` for which the clock reads exactly ``t`` after a wait from ``now``
+    (``now + d == t`` in floating point; ``t - now`` itself unless ``t > 2 now``)."""
+    d = t - now
+    while now + d < t:
+        d = math.nextafter(d, math.inf)
+    while now + d > t:
+        d = math.nextafter(d, -math.inf)
+    return d
 
 
 class _Servers:
@@ -103,7 +119,15 @@ class FrontDoor:
         self.consult_queue = _Servers(max(1, round(p["community_team.fte"])))
         self.threshold_shift = 0.0  # set by the system layer (defensive practice)
         self.rng = model.rng.front_door
-        self._on_arrival = self._arrival  # one bound method for every arrival event
+        # Contacts to come, in time order (ties in the order announced): a heap of
+        # (time, seq, child) or, for a new concern's child not yet created,
+        # (time, seq, id, tier, complexity). One simpy event is due at the first of them
+        # (more if a contact is announced before it): the front door wakes for each
+        # contact at its time, without an event object per contact waiting meanwhile.
+        self._agenda: list[tuple] = []
+        self._seq = 0
+        self._wakes: list[float] = []  # times of the wake-up events scheduled
+        self._on_wake = self._wake  # one bound method for every wake-up event
         self.configure()
 
     def configure(self) -> None:
@@ -130,16 +154,54 @@ class FrontDoor:
 
     def arrive(self, child: Child, t: float) -> None:
         """Universal services will contact (or consult) about ``child`` at time ``t``."""
+        now = self.m.env._now
+        t = now + (t - now)  # the clock's reading then, as a timeout set now would give
+        self._seq += 1
+        heapq.heappush(self._agenda, (t, self._seq, child))
+        wakes = self._wakes
+        if not wakes or t < wakes[0]:
+            self._wake_at(t)
+
+    def arrive_new(self, t: float, cid: int, tier: int, complexity: float) -> None:
+        """As :meth:`arrive`, for the child of a new concern (episode 1, in the community,
+        nothing else known) with id ``cid``: it is created when the contact happens."""
+        now = self.m.env._now
+        t = now + (t - now)
+        self._seq += 1
+        heapq.heappush(self._agenda, (t, self._seq, cid, tier, complexity))
+        wakes = self._wakes
+        if not wakes or t < wakes[0]:
+            self._wake_at(t)
+
+    def _wake_at(self, t: float) -> None:
+        """Schedule a wake-up event at exactly time ``t`` (days)."""
         env = self.m.env
-        Timeout(env, t - env._now, child).callbacks.append(self._on_arrival)
+        heapq.heappush(self._wakes, t)
+        Timeout(env, exact_delay(env._now, t)).callbacks.append(self._on_wake)
+
+    def _wake(self, _event: Timeout) -> None:
+        """A wake-up event: the contacts due now happen, then the next wake-up is set."""
+        agenda = self._agenda
+        wakes = self._wakes
+        heapq.heappop(wakes)
+        now = self.m.env._now
+        while agenda and agenda[0][0] <= now:
+            item = heapq.heappop(agenda)
+            if len(item) == 3:
+                self._arrival(item[2])
+            else:
+                child = Child(item[2], item[3], item[4])
+                child.stage = _COMMUNITY
+                self._arrival(child)
+        if agenda and (not wakes or agenda[0][0] < wakes[0]):
+            self._wake_at(agenda[0][0])
 
     def waiting(self) -> int:
         """Contacts waiting for screening now."""
         return self.queue.waiting(self.m.env.now)
 
-    def _arrival(self, event: Timeout) -> None:
-        """The contact (or consultation) about the child that is ``event``'s value."""
-        child = event._value
+    def _arrival(self, child: Child) -> None:
+        """The contact (or consultation) about ``child`` happens now."""
         m = self.m
         rng = self.rng
         now = m.env._now
