@@ -162,19 +162,23 @@ class Model:
         if stage is not None:
             new = STAGE_CODE[stage]
             if new != code:
-                self._changes += self._pack_change(t, code, new)
+                changes = self._changes
+                changes += self._pack_change(t, code, new)
                 child.stage = code = new
+        tier = child.tier
         buffer = self._buffer
         buffer += self._pack(t, child.id, child.episode, code, EVENT_CODE[event],
-                             child.worker, child.known, child.tier, DETAIL_CODE[detail])
+                             child.worker, child.known, tier, DETAIL_CODE[detail])
         if len(buffer) >= self._chunk_bytes:
             self.journal.flush()
-        if t <= now:
-            if child.unmet or child.tier == 3:
+        if child.unmet:
+            if t <= now:
                 self._check_unmet(child)
-        elif child.unmet:  # the child's future is now closed-form: stop its clock
-            child.unmet = False
-            child.unmet_token += 1
+            else:  # the child's future is now closed-form: stop its clock
+                child.unmet = False
+                child.unmet_token += 1
+        elif tier == 3 and t <= now:
+            self._check_unmet(child)
 
     def add_stage_changes(self, times: np.ndarray, old: int, new: int) -> None:
         """Record that children move from stage code ``old`` (-1: none) to ``new`` at
