@@ -55,12 +55,13 @@ _MONTHS_AHEAD = 64
 class _Driver:
     """Runs a generator of simpy events as a process, without a :class:`simpy.Process`.
 
-    :meth:`resume` is the callback of the event the generator waits on: it sends the
-    event's value in (or throws its exception) and waits on the next event yielded, at
-    once if that event has already been processed. Unlike a simpy process, the driver is
-    not an event itself, so nothing can wait for it to finish (journeys are never waited
-    for), and it schedules no event when the generator ends. It holds no reference to
-    itself, so it is freed as soon as its journey ends (no work for the cycle collector).
+    The driver itself is the callback of the event the generator waits on: called with
+    the event, it sends the event's value in (or throws its exception) and waits on the
+    next event yielded, at once if that event has already been processed. Unlike a simpy
+    process, the driver is not an event itself, so nothing can wait for it to finish
+    (journeys are never waited for), and it schedules no event when the generator ends.
+    It holds no reference to itself, so it is freed as soon as its journey ends (no work
+    for the cycle collector), and waiting allocates no bound method.
     """
 
     __slots__ = ("gen",)
@@ -68,7 +69,7 @@ class _Driver:
     def __init__(self, gen: Generator[Event, Any, Any]) -> None:
         self.gen = gen
 
-    def resume(self, event: Event) -> None:
+    def __call__(self, event: Event) -> None:
         """Continue the generator with the outcome of ``event``."""
         gen = self.gen
         try:
@@ -79,7 +80,7 @@ class _Driver:
                     event._defused = True
                     event = gen.throw(event._value)
                 if event.callbacks is not None:
-                    event.callbacks.append(self.resume)
+                    event.callbacks.append(self)
                     return
         except StopIteration:
             return
@@ -278,7 +279,7 @@ class Model:
             ev._ok = True
             ev._value = None
             env.schedule(ev, URGENT)
-        ev.callbacks.append(_Driver(self._journey(child, first)).resume)
+        ev.callbacks.append(_Driver(self._journey(child, first)))
 
     def _journey(self, child: Child, step: Step | None):
         while step is not None:
