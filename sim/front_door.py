@@ -176,8 +176,12 @@ class FrontDoor:
     def _wake_at(self, t: float) -> None:
         """Schedule a wake-up event at exactly time ``t`` (days)."""
         env = self.m.env
+        now = env._now
         heapq.heappush(self._wakes, t)
-        Timeout(env, exact_delay(env._now, t)).callbacks.append(self._on_wake)
+        d = t - now
+        if now + d != t:
+            d = exact_delay(now, t)
+        Timeout(env, d).callbacks.append(self._on_wake)
 
     def _wake(self, _event: Timeout) -> None:
         """A wake-up event: the contacts due now happen, then the next wake-up is set."""

@@ -222,13 +222,12 @@ class Workforce:
 
     # -- cases --------------------------------------------------------------------------
     def _assign(self, child: Child, post: int) -> None:
-        self.load[post] += child.weight
-        self._load[post] += child.weight
+        self.load[post] = self._load[post] = self._load[post] + child.weight
         self.count[post] += 1
         self.cases[post].add(child)
         child.post = post
         child.worker = self.worker_id[post]
-        child.worker_since = self.m.env.now
+        child.worker_since = self.m.env._now
 
     def allocate(self, child: Child, weight: float) -> simpy.Event | None:
         """Allocate ``child`` (a case of workload ``weight``) to the least-loaded post.
@@ -238,7 +237,7 @@ class Workforce:
         child.weight = weight
         if not self.queue:
             post = int(self.load.argmin())
-            if self.load[post] + weight <= self.cap:
+            if self._load[post] + weight <= self.cap:
                 self._assign(child, post)
                 return None
         ev = self.m.env.event()
@@ -252,17 +251,16 @@ class Workforce:
 
     def reweight(self, child: Child, weight: float) -> None:
         """Change the workload weight of a held (or queued) case."""
-        if child.post >= 0:
-            self.load[child.post] += weight - child.weight
-            self._load[child.post] += weight - child.weight
+        post = child.post
+        if post >= 0:
+            self.load[post] = self._load[post] = self._load[post] + (weight - child.weight)
         child.weight = weight
 
     def release(self, child: Child) -> None:
         """The case closes or leaves the workforce (e.g. to the court's care)."""
         post = child.post
         if post >= 0:
-            self.load[post] -= child.weight
-            self._load[post] -= child.weight
+            self.load[post] = self._load[post] = self._load[post] - child.weight
             self.count[post] -= 1
             self.cases[post].discard(child)
             child.post = -1
