@@ -86,15 +86,16 @@ class Journal:
         if not n:
             return
         self.rows_written += n
-        rows = (np.frombuffer(buffer, dtype=ROW_DTYPE).copy()
-                if buffer and self.sink is not None else None)
-        buffer.clear()
         self.blocks = []
         self.block_rows = 0
         if self.sink is None:
+            buffer.clear()
             return
-        parts = ([rows] if rows is not None else []) + blocks
-        self.sink(array_to_batch(self.rep, np.concatenate(parts)))
+        parts = ([np.frombuffer(buffer, dtype=ROW_DTYPE)] if buffer else []) + blocks
+        rows = np.concatenate(parts)  # a copy: the buffer can then be reused
+        del parts
+        buffer.clear()
+        self.sink(array_to_batch(self.rep, rows))
 
 
 def rows_to_batch(rep: int, rows: list[tuple]) -> pa.RecordBatch:
