@@ -44,9 +44,9 @@ _UNMET_CLOCK_CODES = frozenset(
 _N_STAGES = len(STAGES)
 #: Pseudo stage codes counted at month ends alongside stage changes.
 _INCIDENT, _SCR = _N_STAGES, _N_STAGES + 1
-#: One stage change as buffered: time (days), old code (-1: none), new code.
-_CHANGE_DTYPE = np.dtype([("time", np.float64), ("old", np.int8), ("new", np.int8)])
-_CHANGE_STRUCT = struct.Struct("=dbb")
+#: One stage change as buffered: time (days), old code (-1: none), new code, as three
+#: float64 (codes are small integers, exact in floating point).
+_CHANGE_STRUCT = struct.Struct("=3d")
 #: Initial number of month ends for which changes are kept (the table grows as needed).
 _MONTHS_AHEAD = 64
 
@@ -186,10 +186,10 @@ class Model:
         ``times`` (days), for rows added in bulk."""
         if len(times) == 0:
             return
-        block = np.empty(len(times), dtype=_CHANGE_DTYPE)
-        block["time"] = times
-        block["old"] = old
-        block["new"] = new
+        block = np.empty((len(times), 3))
+        block[:, 0] = times
+        block[:, 1] = old
+        block[:, 2] = new
         self._change_blocks.append(block)
 
     def _sort_changes(self) -> None:
@@ -197,14 +197,14 @@ class Model:
         (days) counts at the first month end at or after ``t`` not yet applied."""
         parts = self._change_blocks
         if self._changes:
-            parts.append(np.frombuffer(self._changes, dtype=_CHANGE_DTYPE).copy())
+            parts.append(np.frombuffer(self._changes).reshape(-1, 3).copy())
             self._changes.clear()
         if not parts:
             return
         self._change_blocks = []
         changes = np.concatenate(parts) if len(parts) > 1 else parts[0]
         first = self._applied + 1
-        ahead = np.maximum(-np.floor_divide(-changes["time"], MONTH), first).astype(np.int64)
+        ahead = np.maximum(-np.floor_divide(-changes[:, 0], MONTH), first).astype(np.int64)
         ahead -= first
         rows = int(ahead.max()) + 1
         if rows > len(self._delta):
@@ -213,9 +213,9 @@ class Model:
             self._delta = grown
         width = _N_STAGES + 2
         size = rows * width
-        old = changes["old"].astype(np.int64)
+        old = changes[:, 1].astype(np.int64)
         was = old >= 0
-        net = (np.bincount(ahead * width + changes["new"], minlength=size)
+        net = (np.bincount(ahead * width + changes[:, 2].astype(np.int64), minlength=size)
                - np.bincount(ahead[was] * width + old[was], minlength=size))
         self._delta[:rows] += net.reshape(rows, width)
 
