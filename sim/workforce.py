@@ -134,7 +134,7 @@ class Workforce:
         self.load[post] = 0.0
         self._load[post] = 0.0
         self.count[post] = 0
-        self._refresh_expertise()
+        self._refresh_post(post)
         if count and kind == PERMANENT:
             self.joiners += 1
         self.serve_queue()
@@ -147,7 +147,7 @@ class Workforce:
         self.worker_id[post] = -1
         self.load[post] = np.inf
         self._load[post] = math.inf
-        self._refresh_expertise()
+        self._refresh_post(post)
         self.count[post] = 0
         moving = sorted(self.cases[post], key=lambda c: c.id)
         self.cases[post] = set()
@@ -331,22 +331,28 @@ class Workforce:
 
     def _refresh_expertise(self) -> None:
         """Recompute the per-post expertise used by :meth:`expertise` (after a change of
-        people, parameters, mentoring or supervision)."""
+        parameters, mentoring or supervision)."""
         by = self.expertise_by
         sup = self.supervision_multiplier
         self._novice_days = self.years_to_exp * YEAR
         self._expertise_novice = (by["nq"] + self.mentoring) * sup
         self._expertise_exp = by["exp"] * sup
-        agency = by["agency"] * sup
-        senior = by["senior"] * sup
-        kind = self.kind.tolist()
-        senior_post = self.senior_post.tolist()
-        nq = self.nq_hire.tolist()
-        self._expertise = [
-            agency if kind[i] == AGENCY else senior if senior_post[i]
-            else None if nq[i] else self._expertise_exp
-            for i in range(self.n_posts)
-        ]
+        self._expertise_agency = by["agency"] * sup
+        self._expertise_senior = by["senior"] * sup
+        for post in range(self.n_posts):
+            self._refresh_post(post)
+
+    def _refresh_post(self, post: int) -> None:
+        """Recompute the expertise of ``post`` (after a change of its person): a number,
+        or None for a newly qualified hire (see :meth:`expertise`)."""
+        if self.kind[post] == AGENCY:
+            self._expertise[post] = self._expertise_agency
+        elif self.senior_post[post]:
+            self._expertise[post] = self._expertise_senior
+        elif self.nq_hire[post]:
+            self._expertise[post] = None
+        else:
+            self._expertise[post] = self._expertise_exp
 
     def direct_hours_per_week(self, child: Child) -> float:
         """Direct hours a week the child's worker gives the case (0 when unallocated)."""
