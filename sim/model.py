@@ -5,8 +5,9 @@ Layers
 * **Journey events** (simpy): every transition of a child is an event at its exact time.
   Spells in the community and in early help, where no capacity-limited resource is
   involved, are computed in closed form as competing exponential risks and their events
-  logged at their (future) times; a simpy process takes over when the child next meets
-  a resource (the front door, a social worker, the court).
+  logged at their (future) times; a process (simpy events driven by :class:`_Driver`)
+  takes over when the child next meets a resource (the front door, a social worker, the
+  court).
 * **Worker time**: each case gets a share of its worker's direct hours in proportion to
   its workload weight; rates are read when a piece of work is scheduled.
 * **System layer** (:mod:`sim.system`): a monthly step that records stocks, updates the
@@ -49,7 +50,6 @@ _INCIDENT, _SCR = _N_STAGES, _N_STAGES + 1
 _CHANGE_STRUCT = struct.Struct("=3d")
 #: Initial number of month ends for which changes are kept (the table grows as needed).
 _MONTHS_AHEAD = 64
-
 
 
 class _Driver:
