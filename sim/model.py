@@ -5,7 +5,7 @@ Layers
 * **Journey events** (simpy): every transition of a child is an event at its exact time.
   Spells in the community and in early help, where no capacity-limited resource is
   involved, are computed in closed form as competing exponential risks and their events
-  logged at their (future) times; a process (simpy events driven by :class:`_Driver`)
+  logged at their (future) times; a process (simpy events driven by :class:`_Journey`)
   takes over when the child next meets a resource (the front door, a social worker, the
   court).
 * **Worker time**: each case gets a share of its worker's direct hours in proportion to
@@ -52,38 +52,48 @@ _CHANGE_STRUCT = struct.Struct("=3d")
 _MONTHS_AHEAD = 64
 
 
-class _Driver:
-    """Runs a generator of simpy events as a process, without a :class:`simpy.Process`.
+class _Journey:
+    """A child's journey run as a light-weight process, without a :class:`simpy.Process`.
 
-    The driver itself is the callback of the event the generator waits on: called with
-    the event, it sends the event's value in (or throws its exception) and waits on the
-    next event yielded, at once if that event has already been processed. Unlike a simpy
-    process, the driver is not an event itself, so nothing can wait for it to finish
-    (journeys are never waited for), and it schedules no event when the generator ends.
-    It holds no reference to itself, so it is freed as soon as its journey ends (no work
-    for the cycle collector), and waiting allocates no bound method.
+    The steps run one after another: each is a generator of simpy events that returns
+    the next step (or None at the end). The journey itself is the callback of the event
+    its current step waits on: called with the event, it sends the event's value in (or
+    throws its exception) and waits on the next event yielded, at once if that event has
+    already been processed; when a step returns, the next one starts at once. Unlike a
+    simpy process, a journey is not an event itself, so nothing can wait for it to finish
+    (journeys are never waited for), and it schedules no event when it ends. It holds no
+    reference to itself, so it is freed as soon as it ends (no work for the cycle
+    collector), and waiting allocates no bound method.
     """
 
-    __slots__ = ("gen",)
+    __slots__ = ("model", "child", "gen")
 
-    def __init__(self, gen: Generator[Event, Any, Any]) -> None:
-        self.gen = gen
+    def __init__(self, model: Model, child: Child, first: Step) -> None:
+        self.model = model
+        self.child = child
+        self.gen = first(model, child)
 
     def __call__(self, event: Event) -> None:
-        """Continue the generator with the outcome of ``event``."""
+        """Continue the journey with the outcome of ``event``."""
         gen = self.gen
-        try:
-            while True:
-                if event._ok:
-                    event = gen.send(event._value)
+        ok, value = event._ok, event._value
+        while True:
+            try:
+                if ok:
+                    event = gen.send(value)
                 else:
                     event._defused = True
-                    event = gen.throw(event._value)
-                if event.callbacks is not None:
-                    event.callbacks.append(self)
+                    event = gen.throw(value)
+            except StopIteration as stop:  # the step is over: start the next one
+                if stop.value is None:
                     return
-        except StopIteration:
-            return
+                gen = self.gen = stop.value(self.model, self.child)
+                ok, value = True, None
+                continue
+            if event.callbacks is not None:
+                event.callbacks.append(self)
+                return
+            ok, value = event._ok, event._value
 
 
 class Model:
@@ -266,7 +276,7 @@ class Model:
     def start_journey(self, child: Child, at: float, first: Step) -> None:
         """Start the child's journey at time ``at`` (days) with step ``first``.
 
-        The steps run as a light-weight process (:class:`_Driver`): one event at ``at``
+        The steps run as a light-weight process (:class:`_Journey`): one event at ``at``
         starts them (an urgent one, like a simpy process's initialisation, if ``at`` is
         now), and each event a step yields resumes them.
         """
@@ -279,11 +289,7 @@ class Model:
             ev._ok = True
             ev._value = None
             env.schedule(ev, URGENT)
-        ev.callbacks.append(_Driver(self._journey(child, first)))
-
-    def _journey(self, child: Child, step: Step | None):
-        while step is not None:
-            step = yield from step(self, child)
+        ev.callbacks.append(_Journey(self, child, first))
 
     def reconfigure(self, values: dict[str, Any]) -> None:
         """Change the parameters now (a reform starting part-way through a run): every
