@@ -131,33 +131,15 @@ class Community:
             esc = self.esc if tier in (1, 2) else 0.0
             h = harm if tier == 3 else 0.0
             total = notice + resolve + esc + h
-            block = np.zeros(n, dtype=ROW_DTYPE)
-            block["time"] = times
-            block["child"] = ids
-            block["episode"] = 1
-            block["stage"] = _COMMUNITY
-            block["event"] = _CONCERN
-            block["worker"] = -1
-            block["known"] = -1
-            block["tier"] = tier
             m.add_stage_changes(times, -1, _COMMUNITY)
             if total <= 0:
-                m.journal.add_block(block)
+                m.journal.add_block(_concern_rows(tier, times, ids))
                 continue
             ends = times + gen.standard_exponential(n) / total
             u = gen.random(n) * total
             resolved = (u >= notice) & (u < notice + resolve)
-            r = np.zeros(int(resolved.sum()), dtype=ROW_DTYPE)
-            r["time"] = ends[resolved]
-            r["child"] = ids[resolved]
-            r["episode"] = 1
-            r["stage"] = _LEFT
-            r["event"] = _RESOLVED
-            r["worker"] = -1
-            r["known"] = -1
-            r["tier"] = 0
-            m.add_stage_changes(r["time"], _COMMUNITY, _LEFT)
-            m.journal.add_block(np.concatenate([block, r]))
+            m.add_stage_changes(ends[resolved], _COMMUNITY, _LEFT)
+            m.journal.add_block(_concern_rows(tier, times, ids, ends[resolved], ids[resolved]))
             rest = ~resolved
             arrive_new = m.front_door.arrive_new
             for cid, c, t, ui in zip(ids[rest].tolist(), cx[rest].tolist(),
@@ -274,6 +256,25 @@ class Community:
             m.front_door.arrive(child, end)
             return
         self.leave_services(child, "early_help_ended", end)
+
+
+def _concern_rows(tier: int, times: np.ndarray, ids: np.ndarray,
+                  resolved_times: np.ndarray | None = None,
+                  resolved_ids: np.ndarray | None = None) -> np.ndarray:
+    """Journey rows of new concerns at ``tier``: children ``ids`` in the community at
+    ``times`` (days), then, for those resolving unaided, their leaving at
+    ``resolved_times``. Episode 1, no worker, nothing known, no detail."""
+    n = len(times)
+    k = 0 if resolved_times is None else len(resolved_times)
+    rows = np.empty(n + k, dtype=ROW_DTYPE)
+    rows[:n] = np.array((0.0, 0, 1, _COMMUNITY, _CONCERN, -1, -1, tier, 0), dtype=ROW_DTYPE)
+    rows["time"][:n] = times
+    rows["child"][:n] = ids
+    if k:
+        rows[n:] = np.array((0.0, 0, 1, _LEFT, _RESOLVED, -1, -1, 0, 0), dtype=ROW_DTYPE)
+        rows["time"][n:] = resolved_times
+        rows["child"][n:] = resolved_ids
+    return rows
 
 
 __all__ = ["Community", "MONTH"]
