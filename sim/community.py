@@ -140,13 +140,11 @@ class Community:
             resolved = (u >= notice) & (u < notice + resolve)
             m.add_stage_changes(ends[resolved], _COMMUNITY, _LEFT)
             m.journal.add_block(_concern_rows(tier, times, ids, ends[resolved], ids[resolved]))
-            rest = ~resolved
-            arrive_new = m.front_door.arrive_new
+            noticed = u < notice  # the child is created when the contact happens
+            m.front_door.arrive_new(ends[noticed], ids[noticed], tier, cx[noticed])
+            rest = ~(resolved | noticed)
             for cid, c, t, ui in zip(ids[rest].tolist(), cx[rest].tolist(),
                                      ends[rest].tolist(), u[rest].tolist(), strict=True):
-                if ui < notice:  # the child is created when the contact happens
-                    arrive_new(t, cid, tier, c)
-                    continue
                 child = Child(cid, tier, c)
                 child.stage = _COMMUNITY
                 if ui < notice + resolve + esc:

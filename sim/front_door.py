@@ -21,9 +21,11 @@ with a smaller chance.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
 from simpy.events import Timeout
 
 from sim.child import Child
@@ -162,13 +164,23 @@ class FrontDoor:
         if not wakes or t < wakes[0]:
             self._wake_at(t)
 
-    def arrive_new(self, t: float, cid: int, tier: int, complexity: float) -> None:
-        """As :meth:`arrive`, for the child of a new concern (episode 1, in the community,
-        nothing else known) with id ``cid``: it is created when the contact happens."""
+    def arrive_new(self, times: np.ndarray, cids: np.ndarray, tier: int,
+                   complexity: np.ndarray) -> None:
+        """As :meth:`arrive` at ``times`` (days), for the children of new concerns at
+        ``tier`` (episode 1, in the community, nothing else known) with ids ``cids``: each
+        is created when its contact happens."""
+        k = len(times)
+        if k == 0:
+            return
         now = self.m.env._now
-        t = now + (t - now)
-        self._seq += 1
-        heapq.heappush(self._agenda, (t, self._seq, cid, tier, complexity))
+        times = now + (times - now)
+        agenda = self._agenda
+        seq = self._seq
+        self._seq = seq + k
+        for item in zip(times.tolist(), range(seq + 1, seq + k + 1), cids.tolist(),
+                        itertools.repeat(tier, k), complexity.tolist(), strict=True):
+            heapq.heappush(agenda, item)
+        t = agenda[0][0]
         wakes = self._wakes
         if not wakes or t < wakes[0]:
             self._wake_at(t)
