@@ -50,7 +50,7 @@ class Community:
 
     def __init__(self, model: Model) -> None:
         self.m = model
-        self.notice_multiplier = 1.0  # tiers 0-1; set by the system layer (defensive practice)
+        self._notice_multiplier = 1.0  # see the notice_multiplier property
         self._eh_ends: list[float] = []
         self.rng = model.rng.community
         self.configure()
@@ -80,6 +80,30 @@ class Community:
         self.eh_success = (1.0, p["early_help.success_tier1"], p["early_help.success_tier2"],
                            0.5 * p["early_help.success_tier2"])
         self.step_up = p["early_help.step_up_share"]
+        self._set_hazards()
+
+    @property
+    def notice_multiplier(self) -> float:
+        """Multiplier of universal services' notice rate for tiers 0-1 (1 = 2010), set
+        by the system layer (defensive practice)."""
+        return self._notice_multiplier
+
+    @notice_multiplier.setter
+    def notice_multiplier(self, value: float) -> None:
+        self._notice_multiplier = value
+        self._set_hazards()
+
+    def _set_hazards(self) -> None:
+        """Per tier, the hazards (per day) of a spell in the community: noticed,
+        resolved, escalated, and their total with the serious-harm hazard."""
+        harm = self.m.harm_rate
+        self._hazards = []
+        for tier in range(4):
+            notice = self.notice_rate(tier)
+            resolve = self.resolve[tier]
+            esc = self.esc if tier in (1, 2) else 0.0
+            h = harm if tier == 3 else 0.0
+            self._hazards.append((notice, resolve, esc, notice + resolve + esc + h))
 
     def notice_rate(self, tier: int) -> float:
         """Hazard (per day) that universal services contact about a child at ``tier``."""
@@ -172,14 +196,10 @@ class Community:
         """
         m = self.m
         rng = self.rng
-        harm = m.harm_rate
+        hazards = self._hazards
         while True:
             tier = child.tier
-            notice = self.notice_rate(tier)
-            resolve = self.resolve[tier]
-            esc = self.esc if tier in (1, 2) else 0.0
-            h = harm if tier == 3 else 0.0
-            total = notice + resolve + esc + h
+            notice, resolve, esc, total = hazards[tier]
             if total <= 0:
                 return  # nothing can happen: the need persists, unseen
             t += rng.exponential(1.0 / total)
