@@ -313,6 +313,9 @@ SCHEMA: dict[str, Param] = {
         "children per 10,000", 0, 1000, (20, 50),
         "Children on child protection plans at the start of the run"),
     # court ------------------------------------------------------------------------------------
+    "court.initial_proceedings": _p(
+        "children per 10,000", 0, 1000, (4, 15),
+        "Children in care proceedings at the start of the run"),
     "court.pre_proceedings_days": _p(
         "days", 1, 1000, (30, 180), "Mean pre-proceedings work before an application"),
     "court.fgc_share": _share(

@@ -116,11 +116,18 @@ class SystemLayer:
             ("protection.initial_looked_after", 3, prot.looked_after),
             ("protection.initial_cp_plans", 3, prot.cp_plan),
             ("protection.initial_cin_plans", 2, prot.cin_plan),
+            ("court.initial_proceedings", 3, m.court.proceedings),
         )
+        # A stock seen at one moment over-represents long stays: plan help is divided by
+        # complexity, so stays grow with it, and the children on plans at the start are
+        # drawn length-biased (a lognormal with mean 1 reweighted by complexity is the
+        # same lognormal scaled by exp(sigma^2)).
+        biased = math.exp(sigma * sigma)
         for key, tier, step in groups:
             n = rng.poisson(p[key] * pop10k)
+            scale = biased if step in (prot.cp_plan, prot.cin_plan) else 1.0
             for _ in range(n):
-                child = m.new_child(tier, rng.lognormal_mean1(sigma))
+                child = m.new_child(tier, scale * rng.lognormal_mean1(sigma))
                 child.known = tier
                 m.log(child, "concern", "community")
                 if step == prot.looked_after:
@@ -129,6 +136,8 @@ class SystemLayer:
                     rate = prot.order_exit if child.care_order else prot.lac_exit
                     stay = rng.exponential(1.0 / rate) if rate > 0 else 1e12
                     m.start_journey(child, m.env.now, _bind(step, stay=stay))
+                elif step == m.court.proceedings:
+                    m.start_journey(child, m.env.now, step)
                 else:
                     first = rng.random() * prot.review_interval
                     m.start_journey(child, m.env.now, _bind(step, first_review=first))

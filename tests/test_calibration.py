@@ -15,7 +15,7 @@ from sim.scaling import scale_to_population
 from sim.scenario import load_scenario
 from sim.statistics import summarise
 from sim.targets import CONFIDENCE_WEIGHT, load_targets
-from sim.validation import format_table, validation_table, write_validation
+from sim.validation import format_table, validate, validation_table, write_validation
 
 SMALL = {"population.child_population": 20_000, "workforce.posts_fte": 42.0,
          "front_door.staff_fte": 4.0, "supervision.managers": 6.0,
@@ -96,6 +96,19 @@ def test_validation_verdict_follows_the_targets_not_the_model(tmp_path):
     assert "referrals_per_year" in text and "band" in text
     out = write_validation(v1, tmp_path / "v")
     assert out.exists() and (tmp_path / "v" / "validation.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_validate_passes_the_high_confidence_targets_at_reduced_size(tmp_path):
+    """The shipped baseline, run by ``validate`` with fewer replications than the default,
+    has every high-confidence target's model mean inside its published band."""
+    v = validate("baseline", reps=6, years=5.0, seed=1, out=tmp_path, workers=2)
+    table = v.table.set_index("kpi")
+    high = table[table["confidence"] == "high"]
+    assert len(high) >= 10 and (high["n"] == 6).all()
+    missed = high.loc[~high["in_band"], ["low", "high", "mean", "ci_low", "ci_high"]]
+    assert missed.empty, missed.to_string()
+    assert (tmp_path / "validation.csv").exists()
 
 
 @pytest.mark.slow

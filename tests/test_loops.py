@@ -7,10 +7,13 @@ interval of the paired difference excludes zero with the loop's stated sign.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pyarrow as pa
 import pytest
 
+from sim.backends import LocalBackend
 from sim.clock import YEAR
 from sim.loops import LOOP_KEYS, LOOPS, draw_diagram, enabled, loop_table
 from sim.model import simulate
@@ -175,22 +178,30 @@ def test_unknown_loop_key_lists_the_valid_ones(tmp_path):
         assert key in message
 
 
+def _twenty_years(rep: int, scenario):
+    return simulate(scenario, rep=rep, seed=5, warmup_years=0.0, years=20.0,
+                    journey_sink=None)
+
+
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "the calibrated baseline drifts upward over 20 years: seed 5, cin_open 2875 in years "
-    "8-14 against 3265 in years 14-20 (+14%), driven by children looked after (care orders "
-    "leave at 0.10 a year, a decade-long time constant) and by caseloads nearing the "
-    "manageable level where the workforce spiral starts to act"))
 def test_baseline_is_stable_and_a_shock_decays():
-    """Stability: with all loops on, the baseline does not drift: over 20 simulated years
-    the means of key stocks in years 8-14 and 14-20 agree within 10%; and a pressure
-    shock at year 8 has decayed (pressure within 0.15 of the unshocked run) by year 12."""
+    """Stability: with all loops on, the baseline does not drift after its warm-up (the
+    default, 8 years): over 20 simulated years, the means over 4 replications of key
+    stocks in years 8-14 and 14-20 agree within 10%; and a pressure shock at year 8 has
+    decayed (pressure within 0.15 of the unshocked run) by year 12.
+
+    Drift is a property of the expected path, so the windows are compared on the mean of
+    replications: a single replication wanders (serious case reviews come in clusters and
+    prescription ratchets up faster than it comes down)."""
     sc = load_scenario("baseline")
-    stocks = simulate(sc, rep=0, seed=5, warmup_years=0.0, years=20.0, journey_sink=None)
-    for col in ("cin_open", "stage_cp_plan", "caseload_mean", "staff_in_post"):
-        a = _window(stocks, 8.0, 14.0)[col].mean()
-        b = _window(stocks, 14.0, 20.0)[col].mean()
+    run = functools.partial(_twenty_years, scenario=sc)
+    runs = [stocks for _, stocks in LocalBackend(2).map(run, range(4))]
+    for col in ("cin_open", "stage_cp_plan", "stage_looked_after", "caseload_mean",
+                "staff_in_post"):
+        a = np.mean([_window(st, 8.0, 14.0)[col].mean() for st in runs])
+        b = np.mean([_window(st, 14.0, 20.0)[col].mean() for st in runs])
         assert abs(b - a) <= 0.10 * a, (col, a, b)
+    stocks = runs[0]
     shocked = simulate(sc.with_values({"shocks.pressure_year": 8.0,
                                        "shocks.pressure_size": 1.5}),
                        rep=0, seed=5, warmup_years=0.0, years=12.0, journey_sink=None)
