@@ -31,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.clock import DEFAULT_WARMUP_YEARS
 from sim.mser import WarmupResult
 from sim.progress import ProgressBar
 
@@ -169,7 +170,7 @@ def run(
     *,
     reps: int | str = 10,
     years: float = 5.0,
-    warmup: float = 2.0,
+    warmup: float = DEFAULT_WARMUP_YEARS,
     seed: int = 1,
     out: str | os.PathLike[str] | None = None,
     workers: int | None = None,
@@ -234,7 +235,7 @@ def compare(
     *scenarios: ScenarioLike,
     reps: int | str = 10,
     years: float = 5.0,
-    warmup: float = 2.0,
+    warmup: float = DEFAULT_WARMUP_YEARS,
     seed: int = 1,
     out: str | os.PathLike[str] | None = None,
     workers: int | None = None,
@@ -304,7 +305,7 @@ def sensitivity(
     params: Sequence[str] | None = None,
     reps: int = 1,
     years: float = 5.0,
-    warmup: float = 2.0,
+    warmup: float = DEFAULT_WARMUP_YEARS,
     seed: int = 1,
     levels: int = 4,
     out: str | os.PathLike[str] | None = None,

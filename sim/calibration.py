@@ -40,7 +40,7 @@ import pandas as pd
 import pyarrow as pa
 from scipy import optimize
 
-from sim.clock import Window
+from sim.clock import DEFAULT_WARMUP_YEARS, Window
 from sim.parameters import SCHEMA
 from sim.targets import CONFIDENCE_WEIGHT, load_targets
 
@@ -136,7 +136,8 @@ def _bounds(params: Sequence[str]) -> list[tuple[float, float]]:
 
 def calibrate(scenario: Any, *, params: Sequence[str] | None = None,
               targets: pd.DataFrame | str | os.PathLike[str] | None = None,
-              reps: int = 4, seed: int = 1, warmup: float = 2.0, years: float = 3.0,
+              reps: int = 4, seed: int = 1, warmup: float = DEFAULT_WARMUP_YEARS,
+              years: float = 3.0,
               max_evals: int = 60, backend: Any = None, workers: int | None = None,
               start: dict[str, float] | None = None, method: str = "least-squares",
               progress: Callable[[int, float], None] | None = None) -> Calibration:

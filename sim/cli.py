@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from sim import __version__
+from sim.clock import DEFAULT_WARMUP_YEARS
 from sim.progress import PROGRESS_DELAY, ProgressBar
 
 #: Where the calibration targets live inside the package.
@@ -342,9 +343,10 @@ def _length_arguments(p: argparse.ArgumentParser, *, years: float = 5.0,
     )
     if warmup:
         p.add_argument(
-            "--warmup", type=_years(False), default=2.0, metavar="W",
+            "--warmup", type=_years(False), default=DEFAULT_WARMUP_YEARS, metavar="W",
             help="warm-up before measurement starts, in years of 365.25 days; events in it "
-                 "are not counted in KPIs (default: 2)",
+                 "are not counted in KPIs; the baseline has settled by then (default: "
+                 f"{DEFAULT_WARMUP_YEARS:g})",
         )
 
 
@@ -722,7 +724,7 @@ def _warmup_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stock", required=True, metavar="NAME",
                    help="monthly stock to examine (a column of stocks.parquet, e.g. cin_open, "
                         "stage_cp_plan, caseload_mean)")
-    _length_arguments(p, years=10.0, warmup=False)
+    _length_arguments(p, years=30.0, warmup=False)
     p.add_argument("--reps", type=_positive_int, default=5, metavar="R",
                    help="replications whose monthly stock is averaged (a count; default: 5)")
     _seed_argument(p)

@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from sim import output
+from sim.clock import DEFAULT_WARMUP_YEARS
 from sim.statistics import mean_ci, paired_difference, welch_difference
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ def run_comparison(
     reps: int | str = 10,
     seed: int = 1,
     years: float = 5.0,
-    warmup: float = 2.0,
+    warmup: float = DEFAULT_WARMUP_YEARS,
     out_dir: str | os.PathLike[str],
     resume: bool = False,
     workers: int | None = None,

@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 
 from sim import output
 from sim.backends import Backend, DaskBackend, LocalBackend, default_workers, shares_files
-from sim.clock import Window
+from sim.clock import DEFAULT_WARMUP_YEARS, Window
 
 log = logging.getLogger(__name__)
 
@@ -284,7 +284,7 @@ def run_experiment(
     reps: int = 10,
     seed: int = 1,
     years: float = 5.0,
-    warmup: float = 2.0,
+    warmup: float = DEFAULT_WARMUP_YEARS,
     out_dir: str | os.PathLike[str],
     workers: int | None = None,
     resume: bool = False,

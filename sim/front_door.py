@@ -156,8 +156,8 @@ class FrontDoor:
 
     def arrive(self, child: Child, t: float) -> None:
         """Universal services will contact (or consult) about ``child`` at time ``t``."""
-        now = self.m.env._now
-        t = now + (t - now)  # the clock's reading then, as a timeout set now would give
+        # exactly ``t``: the caller may have logged an event at ``t`` that must not come
+        # after the contact (an early-help spell ending in a step-up, say)
         self._seq += 1
         heapq.heappush(self._agenda, (t, self._seq, child))
         wakes = self._wakes

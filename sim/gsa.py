@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from sim import output
+from sim.clock import DEFAULT_WARMUP_YEARS
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +234,7 @@ def run_sensitivity(
     reps: int = 1,
     seed: int = 1,
     years: float = 5.0,
-    warmup: float = 2.0,
+    warmup: float = DEFAULT_WARMUP_YEARS,
     out_dir: str | os.PathLike[str],
     levels: int = 4,
     confidence: float = 0.95,

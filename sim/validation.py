@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.clock import DEFAULT_WARMUP_YEARS
 from sim.targets import load_targets
 
 #: Target confidences that must be met for a pass.
@@ -156,7 +157,8 @@ def _num(x: float) -> str:
 
 
 def validate(scenario: Any = "baseline", *, reps: int = 10, years: float = 5.0,
-             warmup: float = 2.0, seed: int = 1, out: str | os.PathLike[str] | None = None,
+             warmup: float = DEFAULT_WARMUP_YEARS, seed: int = 1,
+             out: str | os.PathLike[str] | None = None,
              workers: int | None = None, backend: Any = None,
              targets: pd.DataFrame | str | os.PathLike[str] | None = None,
              progress: Any = None) -> Validation:
