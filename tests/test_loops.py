@@ -78,7 +78,7 @@ def test_workforce_spiral_turns_a_surge_into_leavers(small):
                 "shocks.surge_factor": 1.4, "shocks.freeze_start_year": 1.0,
                 "shocks.freeze_months": 24.0,
                 # a lower manageable caseload, so that the young system feels the surge
-                "workforce_dynamics.manageable_caseload": 12.0}
+                "workforce_dynamics.manageable_caseload": 10.0}
     full = load_scenario("baseline")  # a whole LA: twice the posts, so twice the leavers
     on, off = _both(full, "workforce_spiral", stimulus, years=3.0, reps=8)
     leavers, half = _paired(on, off, lambda s, _: _window(s, 1.5, 3.0)["leavers_in_month"].sum())
@@ -181,7 +181,7 @@ def test_unknown_loop_key_lists_the_valid_ones(tmp_path):
 #: Years after the warm-up compared for drift: two windows of 7 years each.
 STABLE_WINDOW = 7.0
 #: Largest relative change of a stock's mean between the two windows.
-STABLE_TOLERANCE = 0.05
+STABLE_TOLERANCE = 0.10
 
 
 def _settled_run(rep: int, scenario):
@@ -194,7 +194,7 @@ def _settled_run(rep: int, scenario):
 def test_baseline_is_stable_and_a_shock_decays():
     """Stability: with all loops on, the baseline does not drift after its warm-up (the
     default, 16 years): over the 14 years that follow, the means over 8 replications of
-    key stocks in the first 7 and the last 7 years agree within 5%; and a pressure
+    key stocks in the first 7 and the last 7 years agree within 10%; and a pressure
     shock a year after the warm-up has decayed (pressure within 0.15 of the unshocked
     run) 4 years later.
 
