@@ -355,7 +355,7 @@ def warmup(
     *,
     stock: str = "cin_open",
     reps: int = 5,
-    years: float = 10.0,
+    years: float = 30.0,
     seed: int = 1,
     out: str | os.PathLike[str] | None = None,
     workers: int | None = None,

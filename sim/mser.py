@@ -242,7 +242,7 @@ def suggest_warmup(
     *,
     stock: str,
     reps: int = 5,
-    years: float = 10.0,
+    years: float = 30.0,
     seed: int = 1,
     out_dir: str | os.PathLike[str],
     batch: int = BATCH,

@@ -566,7 +566,7 @@ def test_flexible_policy_has_no_core_assessments_and_no_deadline_closures(flexib
 
 @pytest.mark.slow
 def test_conservation_over_a_long_run_and_several_seeds(baseline):
-    """Default experiment length (2 years of warm-up, 5 measured years), three seeds."""
+    """Seven years (2 of warm-up, 5 measured), three seeds."""
     for seed in (11, 12, 13):
         stocks, table = run(baseline, seed=seed, warmup_years=2.0, years=5.0)
         assert_conserved(stocks, frame(table))
