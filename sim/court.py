@@ -80,6 +80,8 @@ class Court:
         rng = self.rng
         env = m.env
         m.log(child, "care_application", "proceedings")
+        if child.post < 0 and not child.ticket:  # in proceedings when the run starts
+            yield from m.protection._allocate(m, child, self.w_proceedings)
         n = 1 + rng.poisson(self.hearings_mean - 1.0)
         for i in range(n):
             yield Timeout(env, rng.exponential(self.interval_days))
