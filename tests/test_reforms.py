@@ -20,7 +20,7 @@ from sim.model import simulate
 from sim.scenario import list_scenarios, load_scenario
 from sim.statistics import paired_difference
 
-REPS = 4
+REPS = 6
 WARMUP, YEARS = 1.0, 2.0
 HALF_LA = {
     "population.child_population": 36_500, "workforce.posts_fte": 77.0,
