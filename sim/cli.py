@@ -33,6 +33,7 @@ from typing import Any
 
 from sim import __version__
 from sim.clock import DEFAULT_WARMUP_YEARS
+from sim.numbers import sig3, value_kind
 from sim.progress import PROGRESS_DELAY, ProgressBar
 
 #: Where the calibration targets live inside the package.
@@ -209,25 +210,6 @@ def calibration_targets() -> dict[str, Target]:
     return targets
 
 
-def value_kind(unit: str) -> str:
-    """``"share"``, ``"rate"`` or ``"count"``, from a KPI's unit text."""
-    u = unit.strip().lower()
-    if u in ("1", "share") or "share" in u or "proportion" in u:
-        return "share"
-    if "per year" in u or "per 10000" in u or "per 10,000" in u:
-        return "rate"
-    return "count"
-
-
-def _sig3(x: float) -> str:
-    if x == 0:
-        return "0"
-    if abs(x) >= 1000:
-        return f"{x:.0f}"
-    decimals = max(0, 2 - math.floor(math.log10(abs(x))))
-    return f"{x:.{decimals}f}"
-
-
 def format_value(x: float | None, unit: str) -> str:
     """A number for the table: 3 significant figures for rates and shares (no exponent
     notation: large values are rounded to whole numbers), 1 decimal for counts."""
@@ -235,7 +217,7 @@ def format_value(x: float | None, unit: str) -> str:
         return "-"
     if value_kind(unit) == "count":
         return f"{x:.1f}"
-    return _sig3(x)
+    return sig3(x)
 
 
 def _plain(x: float) -> str:
@@ -882,7 +864,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def _indices_text(part: Any, cols: Sequence[str]) -> str:
     header = ("parameter", *cols)
-    rows = [(str(r["param"]), *(_sig3(float(r[c])) if math.isfinite(float(r[c])) else "-"
+    rows = [(str(r["param"]), *(sig3(float(r[c])) if math.isfinite(float(r[c])) else "-"
                                 for c in cols)) for _, r in part.iterrows()]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     return "\n".join(

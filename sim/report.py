@@ -45,6 +45,7 @@ from typing import Any
 import pandas as pd
 
 from sim import figures
+from sim.numbers import sig3, value_kind
 
 log = logging.getLogger(__name__)
 
@@ -161,29 +162,15 @@ def _finite(x: Any) -> float:
     return v
 
 
-def _kind(unit: str) -> str:
-    u = (unit or "").lower()
-    if u in ("1", "share") or "share" in u or "proportion" in u:
-        return "share"
-    if "per year" in u or "per 10000" in u:
-        return "rate"
-    return "count"
-
-
 def format_value(x: Any, unit: str = "") -> str:
     """A number for a table: 3 significant figures for rates and shares (whole numbers
     from 1000), one decimal for counts; "-" when undefined."""
     v = _finite(x)
     if not math.isfinite(v):
         return "-"
-    if _kind(unit) == "count":
+    if value_kind(unit) == "count":
         return f"{v:,.1f}"
-    if v == 0:
-        return "0"
-    if abs(v) >= 1000:
-        return f"{v:,.0f}"
-    decimals = max(0, 2 - math.floor(math.log10(abs(v))))
-    return f"{v:.{decimals}f}"
+    return sig3(v, grouped=True)
 
 
 def _signed(x: float, unit: str) -> str:

@@ -184,13 +184,8 @@ STABLE_WINDOW = 7.0
 STABLE_TOLERANCE = 0.10
 
 
-def _settled_run(rep: int, scenario):
-    years = DEFAULT_WARMUP_YEARS + 2 * STABLE_WINDOW
-    return simulate(scenario, rep=rep, seed=5, warmup_years=0.0, years=years,
-                    journey_sink=None)
-
-
-def _shocked_run(rep: int, scenario, years: float):
+def _from_start(rep: int, scenario, years: float):
+    """Stocks of replication ``rep`` (seed 5) over ``years`` from the start, no warm-up."""
     return simulate(scenario, rep=rep, seed=5, warmup_years=0.0, years=years,
                     journey_sink=None)
 
@@ -208,7 +203,7 @@ def test_baseline_is_stable_and_a_shock_decays():
     prescription ratchets up faster than it comes down)."""
     sc = load_scenario("baseline")
     w = DEFAULT_WARMUP_YEARS
-    run = functools.partial(_settled_run, scenario=sc)
+    run = functools.partial(_from_start, scenario=sc, years=w + 2 * STABLE_WINDOW)
     runs = dict(LocalBackend(2).map(run, range(8)))  # replication -> stocks
     for col in ("cin_open", "stage_cp_plan", "stage_looked_after", "caseload_mean",
                 "staff_in_post", "pressure"):
@@ -219,7 +214,7 @@ def test_baseline_is_stable_and_a_shock_decays():
     # the shock, in the first 4 replications (common random numbers with the runs above)
     t0 = w + 1.0
     shock = sc.with_values({"shocks.pressure_year": t0, "shocks.pressure_size": 1.5})
-    run = functools.partial(_shocked_run, scenario=shock, years=t0 + 4.0)
+    run = functools.partial(_from_start, scenario=shock, years=t0 + 4.0)
     shocked = dict(LocalBackend(2).map(run, range(4)))
     jump = np.mean([_window(a, t0, t0 + 0.1)["pressure"].max()
                     - _window(b, t0, t0 + 0.1)["pressure"].max()
