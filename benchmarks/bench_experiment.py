@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.backends import DaskBackend, LocalBackend
-from sim.experiment import run_experiment
+from sim.experiments.backends import DaskBackend, LocalBackend
+from sim.experiments.runs import run_experiment
 from sim.scenario import load_scenario
 
 

@@ -21,7 +21,7 @@ import time
 import numpy as np
 import simpy
 
-from sim.model import simulate
+from sim.model.simulation import simulate
 from sim.scenario import load_scenario
 
 

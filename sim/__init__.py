@@ -4,7 +4,7 @@ A discrete-event model (simpy) of children's journeys through universal services
 front door, assessment, plans, proceedings and care, with worker time shared among cases
 and a monthly system layer for feedback. Run it with ``childsim run``, or
 from Python with :func:`sim.run`, :func:`sim.compare`, :func:`sim.sensitivity` and
-:func:`sim.warmup` (:mod:`sim.api`), or :func:`sim.experiment.run_experiment`.
+:func:`sim.warmup` (:mod:`sim.api`), or :func:`sim.experiments.runs.run_experiment`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ _API = ("run", "compare", "sensitivity", "warmup", "RunResult")
 def __getattr__(name: str) -> object:
     """Lazy access to the main entry points, so ``import sim`` stays light."""
     if name in ("run_experiment", "ExperimentResult"):
-        from sim import experiment
+        from sim.experiments import runs as experiment
 
         return getattr(experiment, name)
     if name in _API:

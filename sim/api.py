@@ -15,7 +15,7 @@ objects.
 * :func:`run` -> :class:`RunResult` (``.kpis``, ``.summary``, ``.stocks``, ``.journeys()``)
 * :func:`compare` -> DataFrame, per KPI and scenario, with paired differences from the base
 * :func:`sensitivity` -> DataFrame of sensitivity indices (SALib Morris or Sobol)
-* :func:`warmup` -> :class:`sim.mser.WarmupResult` (MSER-5 suggestion, series, chart)
+* :func:`warmup` -> :class:`sim.experiments.warmup.WarmupResult` (MSER-5 suggestion, series, chart)
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from typing import Any
 import pandas as pd
 
 from sim.clock import DEFAULT_WARMUP_YEARS
-from sim.mser import WarmupResult
-from sim.progress import ProgressBar
+from sim.experiments.progress import ProgressBar
+from sim.experiments.warmup import WarmupResult
 
 ScenarioLike = Any  # a Scenario, a scenario name, or a path to a scenario file
 
@@ -60,7 +60,7 @@ def _backend(backend: Any, workers: int | None, scheduler: str | None) -> Iterat
     if backend is not None and not isinstance(backend, str):
         yield backend
         return
-    from sim.backends import make_backend
+    from sim.experiments.backends import make_backend
 
     name = backend or ("dask" if scheduler else "local")
     made = make_backend(name, workers=workers, scheduler=scheduler)
@@ -157,7 +157,7 @@ class RunResult:
 
 def _with_units(summary: pd.DataFrame) -> pd.DataFrame:
     try:
-        from sim.kpis import KPIS
+        from sim.outputs.kpis import KPIS
     except ImportError:
         KPIS = {}
     out = summary.copy()
@@ -194,7 +194,7 @@ def run(
     seed : base seed (replication ``r`` uses ``SeedSequence(seed, spawn_key=(r, ...))``).
     out : result directory (None: a new temporary directory).
     workers : local processes (None: all cores), or workers of a local Dask cluster.
-    backend : ``"local"``, ``"dask"`` or a backend object (see :mod:`sim.backends`).
+    backend : ``"local"``, ``"dask"`` or a backend object (see :mod:`sim.experiments.backends`).
     scheduler : a Dask scheduler address (implies ``backend="dask"``).
     resume : keep replications already finished in ``out``.
     progress : show a progress bar (after a second).
@@ -206,8 +206,8 @@ def run(
     >>> res.kpis.query("kpi == 'referrals_per_year'")             # doctest: +SKIP
     >>> res.stocks.groupby("month")["cin_open"].mean().plot()     # doctest: +SKIP
     """
-    from sim.experiment import run_experiment
-    from sim.replications import run_to_precision
+    from sim.experiments.replications import run_to_precision
+    from sim.experiments.runs import run_experiment
 
     sc = as_scenario(scenario)
     out_dir = _out(out, sc.name)
@@ -263,7 +263,7 @@ def compare(
     >>> t = compare(base, more, reps=10)                                  # doctest: +SKIP
     >>> t[t.significant][["kpi", "diff", "diff_ci_low", "diff_ci_high"]]  # doctest: +SKIP
     """
-    from sim.comparison import run_comparison
+    from sim.experiments.comparison import run_comparison
 
     if not scenarios:
         raise ValueError("give at least one scenario to compare with the base")
@@ -330,7 +330,7 @@ def sensitivity(
     ...                   params=["front_door.staff_fte", "workforce.posts_fte"])  # doctest: +SKIP
     >>> idx.head()                                                                # doctest: +SKIP
     """
-    from sim.gsa import run_sensitivity
+    from sim.experiments.sensitivity import run_sensitivity
 
     sc = as_scenario(scenario)
     out_dir = _out(out, f"sensitivity-{sc.name}-{method}")
@@ -376,7 +376,7 @@ def warmup(
     >>> w = warmup("baseline", stock="cin_open")       # doctest: +SKIP
     >>> w.months, round(w.years, 2)                    # doctest: +SKIP
     """
-    from sim.mser import suggest_warmup
+    from sim.experiments.warmup import suggest_warmup
 
     sc = as_scenario(scenario)
     out_dir = _out(out, f"warmup-{sc.name}")

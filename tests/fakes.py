@@ -1,4 +1,4 @@
-"""Small deterministic stand-ins for ``sim.model.simulate`` used by the experiment-layer tests.
+"""Small deterministic stand-ins for ``sim.model.simulation.simulate``, for the experiment tests.
 
 They write journey batches of :data:`sim.records.JOURNEY_SCHEMA` and monthly stocks of
 :data:`sim.records.STOCK_COLUMNS`, so that the real KPI code runs on their records, and

@@ -17,10 +17,10 @@ SHORT = dict(years=0.5, warmup=0.25)
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch):
-    import sim.model
+    import sim.model.simulation
 
     def use(fn):
-        monkeypatch.setattr(sim.model, "simulate", fn)
+        monkeypatch.setattr(sim.model.simulation, "simulate", fn)
 
     return use
 

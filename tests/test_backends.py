@@ -9,7 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim import backends, experiment, output
+from sim.experiments import backends
+from sim.experiments import runs as experiment
+from sim.outputs import files as output
 from sim.scenario import load_scenario
 
 SHORT = dict(years=0.5, warmup=0.25)
@@ -95,7 +97,7 @@ def test_bit_identical_across_workers_and_backends(tmp_path: Path, small, dask_b
 
 @pytest.mark.slow
 def test_sensitivity_identical_on_dask(tmp_path: Path, small, dask_backend) -> None:
-    from sim import gsa
+    from sim.experiments import sensitivity as gsa
 
     kw = dict(method="morris", kpis=["referrals_per_year", "cin_open"], samples=2,
               params=["front_door.staff_fte", "population.concern_rate_tier2"], charts=False,

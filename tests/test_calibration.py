@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.backends import LocalBackend
-from sim.calibration import calibrate, calibrated_parameters, loss, replication_kpis
+from sim.experiments.backends import LocalBackend
+from sim.experiments.calibration import calibrate, calibrated_parameters, loss, replication_kpis
+from sim.experiments.validation import format_table, validate, validation_table, write_validation
+from sim.outputs.statistics import summarise
+from sim.outputs.targets import CONFIDENCE_WEIGHT, load_targets
 from sim.parameters import SCHEMA
 from sim.scaling import scale_to_population
 from sim.scenario import load_scenario
-from sim.statistics import summarise
-from sim.targets import CONFIDENCE_WEIGHT, load_targets
-from sim.validation import format_table, validate, validation_table, write_validation
 
 SMALL = {"population.child_population": 20_000, "workforce.posts_fte": 42.0,
          "front_door.staff_fte": 4.0, "supervision.managers": 6.0,
@@ -32,7 +32,7 @@ def test_targets_ship_unchanged_with_the_package():
 
 
 def test_every_target_is_a_kpi_with_the_same_unit():
-    from sim.kpis import KPIS
+    from sim.outputs.kpis import KPIS
 
     for kpi, row in load_targets().iterrows():
         assert kpi in KPIS, kpi

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pytest
 
 from sim import cli
+from sim.cli import options as cli_options
 from sim.clock import MONTH, YEAR
 from sim.records import JOURNEY_SCHEMA, STOCK_COLUMNS
 
@@ -23,7 +24,7 @@ SHORT = ["--reps", "2", "--years", "0.5", "--warmup", "0.1", "--workers", "1"]
 
 
 def fake_simulate(scenario, *, rep, seed, warmup_years, years, journey_sink):
-    """Deterministic stand-in for sim.model.simulate: referrals and assessments."""
+    """Deterministic stand-in for sim.model.simulation.simulate: referrals and assessments."""
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(rep,))))
     horizon = (warmup_years + years) * YEAR
     n = 60
@@ -65,10 +66,10 @@ def _interrupting_simulate(scenario, *, rep, **kwargs):
 
 def _install(monkeypatch: pytest.MonkeyPatch, fake) -> None:
     try:
-        import sim.model as model
+        import sim.model.simulation as model
     except ImportError:
-        model = types.ModuleType("sim.model")
-        monkeypatch.setitem(sys.modules, "sim.model", model)
+        model = types.ModuleType("sim.model.simulation")
+        monkeypatch.setitem(sys.modules, "sim.model.simulation", model)
         import sim
 
         monkeypatch.setattr(sim, "model", model, raising=False)
@@ -217,15 +218,15 @@ def test_python_dash_m_is_the_same_program() -> None:
 
 def test_progress_line_on_a_terminal(tmp_path: Path, fake_model, monkeypatch: pytest.MonkeyPatch,
                                      capsys: pytest.CaptureFixture) -> None:
-    monkeypatch.setattr(cli, "_show_progress", lambda quiet: not quiet)
-    monkeypatch.setattr(cli, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(cli_options, "show_progress", lambda quiet: not quiet)
+    monkeypatch.setattr(cli_options, "PROGRESS_DELAY", 0.0)
     assert cli.main(["run", *SHORT, "--out", str(tmp_path / "p")]) == 0
     err = capsys.readouterr().err
     assert "baseline: 100%" in err and "2/2" in err
     assert cli.main(["run", *SHORT, "--quiet", "--out", str(tmp_path / "q")]) == 0
     assert "2/2" not in capsys.readouterr().err
     # with the default delay a run shorter than a second shows no bar
-    monkeypatch.setattr(cli, "PROGRESS_DELAY", 30.0)
+    monkeypatch.setattr(cli_options, "PROGRESS_DELAY", 30.0)
     assert cli.main(["run", *SHORT, "--out", str(tmp_path / "r")]) == 0
     assert "2/2" not in capsys.readouterr().err
 

@@ -12,8 +12,9 @@ import pytest
 from fakes import CALLS_ENV, staff_simulate
 from scipy import stats
 
-from sim import cli, comparison
-from sim.experiment import ExperimentError
+from sim import cli
+from sim.experiments import comparison
+from sim.experiments.runs import ExperimentError
 from sim.scenario import load_scenario
 
 SHORT = dict(years=0.5, warmup=0.25)
@@ -172,9 +173,9 @@ def _overlay(tmp_path: Path, name: str, staff: float) -> Path:
 
 def test_cli_compare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                      capsys: pytest.CaptureFixture) -> None:
-    import sim.model
+    import sim.model.simulation
 
-    monkeypatch.setattr(sim.model, "simulate", staff_simulate)
+    monkeypatch.setattr(sim.model.simulation, "simulate", staff_simulate)
     monkeypatch.chdir(tmp_path)
     b, m = _overlay(tmp_path, "fd10", 10.0), _overlay(tmp_path, "fd12", 12.0)
     args = ["compare", str(b), str(m), "--reps", "3", "--years", "1", "--warmup", "0",

@@ -19,8 +19,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from sim import experiment, output
 from sim.clock import MONTH, YEAR
+from sim.experiments import runs as experiment
+from sim.outputs import files as output
 from sim.records import JOURNEY_SCHEMA, STOCK_COLUMNS
 from sim.scenario import load_scenario
 
@@ -37,7 +38,7 @@ _PATH = [
 
 
 def fake_simulate(scenario, *, rep, seed, warmup_years, years, journey_sink):
-    """Deterministic stand-in for sim.model.simulate."""
+    """Deterministic stand-in for sim.model.simulation.simulate."""
     calls = os.environ.get(CALLS_ENV)
     if calls:
         Path(calls, f"rep-{rep:04d}-{uuid.uuid4().hex}").touch()
@@ -81,12 +82,12 @@ def fake_simulate(scenario, *, rep, seed, warmup_years, years, journey_sink):
 
 
 def install_fake_model(monkeypatch: pytest.MonkeyPatch, fake=fake_simulate) -> None:
-    """Replace sim.model.simulate (or provide sim.model if it cannot be imported)."""
+    """Replace sim.model.simulation.simulate (or provide the module if it cannot be imported)."""
     try:
-        import sim.model as model
+        import sim.model.simulation as model
     except ImportError:
-        model = types.ModuleType("sim.model")
-        monkeypatch.setitem(sys.modules, "sim.model", model)
+        model = types.ModuleType("sim.model.simulation")
+        monkeypatch.setitem(sys.modules, "sim.model.simulation", model)
         import sim
 
         monkeypatch.setattr(sim, "model", model, raising=False)

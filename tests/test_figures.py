@@ -1,4 +1,4 @@
-"""Figures (sim.figures): each is drawn from a tiny real run or a small synthetic table,
+"""Figures (sim.outputs.figures): each is drawn from a tiny real run or a small synthetic table,
 and its titles, labels and number of series are checked."""
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from matplotlib.figure import Figure
 from scipy import stats
 from tiny_runs import SCENARIOS, tiny_runs
 
-from sim import figures as F
 from sim.clock import YEAR, Window
-from sim.comparison import compare_frames, write_comparison
-from sim.experiment import load_result
-from sim.kpis import km_median
+from sim.experiments.comparison import compare_frames, write_comparison
+from sim.experiments.runs import load_result
+from sim.outputs import figures as F
+from sim.outputs.kpis import km_median
 
 
 @pytest.fixture(scope="module")
@@ -333,7 +333,7 @@ def test_validation_table_marks_means_in_band():
 
 
 def test_validation_table_without_the_validation_module(monkeypatch):
-    monkeypatch.setitem(sys.modules, "sim.validation", None)
+    monkeypatch.setitem(sys.modules, "sim.experiments.validation", None)
     summary = {"cin_open": {"mean": 2500.0, "ci_low": 2400.0, "ci_high": 2600.0, "n": 2},
                "caseload_mean": {"mean": None, "ci_low": None, "ci_high": None, "n": 0}}
     t = F.validation_table(summary)

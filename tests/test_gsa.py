@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from fakes import CALLS_ENV, staff_simulate
 
-from sim import cli, gsa
-from sim.experiment import ExperimentError
+from sim import cli
+from sim.experiments import sensitivity as gsa
+from sim.experiments.runs import ExperimentError
 from sim.parameters import SCHEMA
 from sim.scenario import load_scenario
 
@@ -120,9 +121,9 @@ def test_bad_requests(tmp_path: Path, baseline) -> None:
 
 def test_cli_sensitivity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                          capsys: pytest.CaptureFixture) -> None:
-    import sim.model
+    import sim.model.simulation
 
-    monkeypatch.setattr(sim.model, "simulate", staff_simulate)
+    monkeypatch.setattr(sim.model.simulation, "simulate", staff_simulate)
     code = cli.main(["sensitivity", "--method", "morris", "--kpi", "referrals_per_year",
                      "--samples", "2", "--params", *PARAMS, "--years", "1", "--warmup", "0",
                      "--workers", "1", "--quiet", "--out", str(tmp_path)])

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.clock import MONTH, Window
-from sim.kpis import KPIS, RunRecords, compute_kpis, km_median, time_to_help
+from sim.outputs.kpis import KPIS, RunRecords, compute_kpis, km_median, time_to_help
 from sim.records import JOURNEY_COLUMNS, STOCK_COLUMNS
 
 W = Window.from_years(1, 2)

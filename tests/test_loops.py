@@ -13,12 +13,12 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from sim.backends import LocalBackend
 from sim.clock import DEFAULT_WARMUP_YEARS, YEAR
-from sim.loops import LOOP_KEYS, LOOPS, draw_diagram, enabled, loop_table
-from sim.model import simulate
+from sim.experiments.backends import LocalBackend
+from sim.model.loops import LOOP_KEYS, LOOPS, draw_diagram, enabled, loop_table
+from sim.model.simulation import simulate
+from sim.outputs.statistics import paired_difference
 from sim.scenario import ScenarioError, load_scenario
-from sim.statistics import paired_difference
 
 REPS = 5
 

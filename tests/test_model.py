@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from sim.clock import MONTH, YEAR, working_days_to_days
-from sim.model import simulate
+from sim.model.simulation import simulate
 from sim.parameters import SCHEMA
 from sim.records import (
     CIN_STAGES,

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from fakes import transient_simulate
 
-from sim import cli, mser
+from sim import cli
 from sim.clock import MONTH
+from sim.experiments import warmup as mser
 from sim.scenario import load_scenario
 
 
@@ -92,9 +93,9 @@ def test_suggest_warmup_writes_chart_and_files(tmp_path: Path) -> None:
 
 def test_cli_warmup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                     capsys: pytest.CaptureFixture) -> None:
-    import sim.model
+    import sim.model.simulation
 
-    monkeypatch.setattr(sim.model, "simulate", transient_simulate)
+    monkeypatch.setattr(sim.model.simulation, "simulate", transient_simulate)
     code = cli.main(["warmup", "--stock", "cin_open", "--years", "8", "--reps", "2",
                      "--workers", "1", "--quiet", "--out", str(tmp_path)])
     out = capsys.readouterr().out

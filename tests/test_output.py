@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sim import output
+from sim.outputs import files as output
 from sim.records import JOURNEY_SCHEMA
 
 _DICT = pa.dictionary(pa.int8(), pa.string())

@@ -53,7 +53,7 @@ import pytest
 from scipy import stats
 
 from sim.clock import MONTH, YEAR
-from sim.model import simulate
+from sim.model.simulation import simulate
 from sim.parameters import SCHEMA
 from sim.records import JOURNEY_SCHEMA, STAGES
 from sim.scenario import load_scenario

@@ -15,10 +15,10 @@ import pyarrow as pa
 import pytest
 
 from sim.clock import Window
-from sim.kpis import RunRecords, compute_kpis
-from sim.model import simulate
+from sim.model.simulation import simulate
+from sim.outputs.kpis import RunRecords, compute_kpis
+from sim.outputs.statistics import paired_difference
 from sim.scenario import list_scenarios, load_scenario
-from sim.statistics import paired_difference
 
 REPS = 6
 WARMUP, YEARS = 1.0, 2.0

@@ -11,8 +11,8 @@ import pytest
 from fakes import CALLS_ENV, referrals_of, referrals_simulate
 from scipy import stats
 
-from sim import output
-from sim.replications import assess, describe, look_ahead_length, run_to_precision
+from sim.experiments.replications import assess, describe, look_ahead_length, run_to_precision
+from sim.outputs import files as output
 from sim.scenario import load_scenario
 
 #: 110, 90, 110, ... (mean 100, sd about 10).
@@ -146,7 +146,7 @@ def test_run_to_precision_cap(tmp_path: Path) -> None:
 
 
 def test_unknown_kpi(tmp_path: Path) -> None:
-    from sim.experiment import ExperimentError
+    from sim.experiments.runs import ExperimentError
 
     with pytest.raises(ExperimentError, match="unknown KPI"):
         run_to_precision(load_scenario("baseline"), kpi="nope", out_dir=tmp_path,

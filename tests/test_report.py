@@ -1,4 +1,4 @@
-"""The HTML report (sim.report): sections, embedded figures, self-containment, escaping,
+"""The HTML report (sim.outputs.report): sections, embedded figures, self-containment, escaping,
 scenario assumptions from the TOML comments, the command, and rendering in Chromium."""
 
 from __future__ import annotations
@@ -17,16 +17,12 @@ import pandas as pd
 import pytest
 from tiny_runs import SCENARIOS, tiny_runs
 
-from sim import figures
-from sim.comparison import compare_frames, write_comparison
-from sim.experiment import load_result
-from sim.report import (
-    add_report_arguments,
-    build_report,
-    format_value,
-    report_command,
-    toml_comments,
-)
+from sim.cli.report import arguments as add_report_arguments
+from sim.cli.report import run as report_command
+from sim.experiments.comparison import compare_frames, write_comparison
+from sim.experiments.runs import load_result
+from sim.outputs import figures
+from sim.outputs.report import build_report, format_value, toml_comments
 
 CHROMIUM = Path("/usr/bin/chromium")
 FULL_SECTIONS = ["What was run", "Headline comparison", "KPI summary", "Figures", "Validation",
@@ -272,7 +268,7 @@ def test_report_command_rejects_bad_directories(tmp_path, capsys):
 
 
 def test_out_directory_gets_report_html(comparison_dir, tmp_path, monkeypatch):
-    import sim.report as report
+    import sim.outputs.report as report
 
     monkeypatch.setattr(report, "render", lambda inputs: "<!DOCTYPE html><p>x</p>")
     assert build_report([comparison_dir / "baseline"], tmp_path) == tmp_path / "report.html"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.experiment import run_experiment
+from sim.experiments.runs import run_experiment
 from sim.scenario import load_scenario
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.statistics import mean_ci, paired_difference, summarise
+from sim.outputs.statistics import mean_ci, paired_difference, summarise
 
 # Student t quantiles (two-sided 95%): t_{0.975, 4} and t_{0.975, 2}.
 T975_DF4 = 2.7764451051977934
@@ -110,7 +110,7 @@ def test_paired_narrower_than_unpaired_for_correlated_pairs():
 def test_welch_difference_matches_scipy():
     from scipy import stats as st
 
-    from sim.statistics import welch_difference
+    from sim.outputs.statistics import welch_difference
 
     a = np.array([10.0, 12.0, 9.5, 11.0, 13.0])
     b = np.array([14.0, 15.5, 12.0, 16.0, 13.5, 18.0])
@@ -125,7 +125,7 @@ def test_welch_difference_matches_scipy():
 
 
 def test_relative_half_width():
-    from sim.statistics import relative_half_width
+    from sim.outputs.statistics import relative_half_width
 
     assert relative_half_width(-200.0, 10.0) == 0.05
     assert relative_half_width(0.0, 0.0) == 0.0

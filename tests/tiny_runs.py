@@ -14,7 +14,7 @@ SCENARIOS = ("baseline", "early_prevention")
 def tiny_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Two tiny real runs (2 replications of half a year after a quarter-year warm-up),
     made once per test session and shared by the figure and report tests."""
-    from sim.experiment import run_experiment
+    from sim.experiments.runs import run_experiment
     from sim.scenario import load_scenario
 
     root = tmp_path_factory.getbasetemp() / "childsim-tiny-runs"

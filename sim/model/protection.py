@@ -42,12 +42,12 @@ from typing import TYPE_CHECKING
 from simpy.events import Timeout
 
 from sim.clock import MONTH, YEAR, working_days_to_days
-from sim.front_door import classify
-from sim.workforce import WEEKS_PER_MONTH
+from sim.model.front_door import classify
+from sim.model.workforce import WEEKS_PER_MONTH
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sim.child import Child
-    from sim.model import Model
+    from sim.model.child import Child
+    from sim.model.simulation import Model
 
 
 class Protection:

@@ -10,7 +10,7 @@ in the first ``DIR`` unless ``--out`` says otherwise, holds:
   difference from the base with the 95% CI, significant ones marked), from
   ``comparison.csv`` or computed from the replications when several scenarios are given;
 * the KPI summary with the calibration target bands where they exist;
-* the figures (:mod:`sim.figures`): stocks over time, the journey as a flow,
+* the figures (:mod:`sim.outputs.figures`): stocks over time, the journey as a flow,
   distributions, the comparison forest plot, sensitivity indices, the causal loop
   diagram and the validation chart;
 * the validation table (``validation.csv``, or computed from ``summary.json`` and the
@@ -26,7 +26,6 @@ is HTML-escaped. Sections whose inputs are absent are left out.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import contextlib
 import html
@@ -35,7 +34,6 @@ import logging
 import math
 import os
 import re
-import sys
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,17 +42,15 @@ from typing import Any
 
 import pandas as pd
 
-from sim import figures
-from sim.numbers import sig3, value_kind
+from sim.outputs import figures
+from sim.outputs.numbers import sig3, value_kind
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "ReportError",
-    "add_report_arguments",
     "build_report",
     "format_value",
-    "report_command",
     "toml_comments",
 ]
 
@@ -210,7 +206,7 @@ def _chunks(items: Sequence[Any], n: int) -> list[Sequence[Any]]:
 
 def _units() -> dict[str, str]:
     try:
-        from sim.kpis import KPIS
+        from sim.outputs.kpis import KPIS
     except ImportError:  # pragma: no cover
         return {}
     return {name: k.unit for name, k in KPIS.items()}
@@ -295,8 +291,8 @@ def _computed_comparison(inputs: Inputs) -> tuple[pd.DataFrame, str] | None:
     """A comparison table computed from the replications of several runs."""
     if len(inputs.runs) < 2:
         return None
-    from sim.comparison import compare_frames
-    from sim.experiment import load_result
+    from sim.experiments.comparison import compare_frames
+    from sim.experiments.runs import load_result
 
     per_rep = {r.name: load_result(r.path).per_rep for r in inputs.runs}
     seeds = {r.manifest.get("seed") for r in inputs.runs}
@@ -878,7 +874,7 @@ def build_report(dirs: Sequence[Path], out: Path | None = None) -> Path:
     target = Path(dirs[0]) / REPORT_FILE if out is None else Path(out)
     if target.is_dir():
         target = target / REPORT_FILE
-    from sim.output import atomic_write_text
+    from sim.outputs.files import atomic_write_text
 
     atomic_write_text(target, render(inputs))
     with contextlib.suppress(OSError):  # readable like any file the user creates
@@ -886,27 +882,3 @@ def build_report(dirs: Sequence[Path], out: Path | None = None) -> Path:
         os.umask(umask)
         os.chmod(target, 0o666 & ~umask)
     return target
-
-
-# -- command line ------------------------------------------------------------------------------
-
-
-def add_report_arguments(p: argparse.ArgumentParser) -> None:
-    """Options of ``childsim report``."""
-    p.add_argument("dirs", nargs="+", type=Path, metavar="DIR",
-                   help="result directories (of `childsim run`), comparison directories "
-                        "(of `childsim compare`) or sensitivity directories; the first "
-                        "scenario is the base")
-    p.add_argument("--out", type=Path, default=None, metavar="PATH",
-                   help="HTML file to write (default: report.html in the first DIR)")
-
-
-def report_command(args: argparse.Namespace) -> int:
-    """Run ``childsim report``: write the report and print its path; 2 on bad input."""
-    try:
-        path = build_report(args.dirs, args.out)
-    except (ReportError, FileNotFoundError) as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return 2
-    sys.stdout.write(f"report written to {path}\n")
-    return 0

@@ -33,8 +33,8 @@ from sim.clock import MONTH, YEAR
 if TYPE_CHECKING:  # pragma: no cover
     import simpy
 
-    from sim.child import Child
-    from sim.model import Model
+    from sim.model.child import Child
+    from sim.model.simulation import Model
 
 EMPTY, PERMANENT, AGENCY = 0, 1, 2
 #: Weeks in a month, for converting weekly hours to monthly hours.

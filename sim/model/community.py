@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.child import Child
 from sim.clock import MONTH, YEAR
-from sim.journal import EVENT_CODE, ROW_DTYPE, STAGE_CODE
+from sim.model.child import Child
+from sim.model.journal import EVENT_CODE, ROW_DTYPE, STAGE_CODE
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sim.model import Model
+    from sim.model.simulation import Model
 
 _COMMUNITY = STAGE_CODE["community"]
 _LEFT = STAGE_CODE["left"]

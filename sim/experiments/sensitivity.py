@@ -18,8 +18,8 @@ Each sample point is the scenario with those values (``Scenario.with_values``; i
 parameters rounded), run for ``reps`` replications with the same seed and replication
 numbers as every other point (common random numbers across points), and the KPI value of
 the point is the mean over its replications. Points run on any backend
-(:mod:`sim.backends`); each point's KPIs are written to ``DIR/points/`` as it finishes, so
-an interrupted analysis resumes where it stopped.
+(:mod:`sim.experiments.backends`); each point's KPIs are written to ``DIR/points/`` as
+it finishes, so an interrupted analysis resumes where it stopped.
 
 Layout of ``DIR``::
 
@@ -50,8 +50,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim import output
 from sim.clock import DEFAULT_WARMUP_YEARS
+from sim.outputs import files as output
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ def _run_point(portable: Any, item: tuple[int, int, tuple[tuple[str, Any], ...]]
                warmup_years: float, years: float,
                simulate: Callable[..., pd.DataFrame] | None) -> dict[str, float]:
     """Run replication ``rep`` of sample point ``point`` in a scratch directory."""
-    from sim.experiment import run_replication
+    from sim.experiments.runs import run_replication
 
     point, rep, overrides = item
     scenario = portable.obj.with_values(dict(overrides), source=f"<sample point {point}>")
@@ -252,7 +252,7 @@ def run_sensitivity(
     Parameters
     ----------
     method : ``"morris"`` or ``"sobol"``.
-    kpis : KPI names (see ``sim.kpis.KPIS``).
+    kpis : KPI names (see ``sim.outputs.kpis.KPIS``).
     samples : Morris trajectories, or Sobol base samples (a power of 2 is best).
     params : dotted keys to vary (default: every float/int parameter with a plausible
         range).
@@ -262,8 +262,8 @@ def run_sensitivity(
     resume : keep the points already finished in ``out_dir`` (refused unless it holds the
         same scenario content, method, parameters, samples, seed, reps, years, warm-up).
     """
-    from sim.experiment import ExperimentError, _Portable
-    from sim.kpis import KPIS
+    from sim.experiments.runs import ExperimentError, _Portable
+    from sim.outputs.kpis import KPIS
 
     if method not in METHODS:
         raise SensitivityError(f"unknown method {method!r}: expected one of {', '.join(METHODS)}")
@@ -321,7 +321,7 @@ def run_sensitivity(
     fn = functools.partial(_run_point, _Portable(scenario), seed=seed, warmup_years=warmup,
                            years=years, simulate=simulate)
     if backend is None:
-        from sim.backends import LocalBackend
+        from sim.experiments.backends import LocalBackend
 
         backend = LocalBackend(workers)
     for (i, rep, overrides), kpi_values in backend.map(fn, items):

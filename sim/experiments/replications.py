@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from sim import output
-from sim.statistics import mean_ci, relative_half_width
+from sim.outputs import files as output
+from sim.outputs.statistics import mean_ci, relative_half_width
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ def _batch_size(backend: Any, workers: int | None) -> int:
     size = getattr(backend, "workers", None)
     if isinstance(size, int) and size > 0:
         return size
-    from sim.backends import default_workers
+    from sim.experiments.backends import default_workers
 
     return default_workers() if backend is None else 1
 
@@ -181,7 +181,7 @@ def run_to_precision(
 ) -> tuple[Any, Decision]:
     """Run replications of ``scenario`` until ``kpi`` is known to ``precision``.
 
-    Runs :func:`sim.experiment.run_experiment` in growing batches (the worker count at a
+    Runs :func:`sim.experiments.runs.run_experiment` in growing batches (the worker count at a
     time) until :func:`assess` stops, then keeps exactly the replications the rule read.
     Other keyword arguments (``seed``, ``years``, ``warmup``, ``command``, ``simulate``)
     go to ``run_experiment``. Writes the decision to ``DIR/precision.json``.
@@ -196,8 +196,8 @@ def run_to_precision(
     >>> decision.n_solution, decision.converged                 # doctest: +SKIP
     (6, True)
     """
-    from sim import experiment
-    from sim.kpis import KPIS
+    from sim.experiments import runs as experiment
+    from sim.outputs.kpis import KPIS
 
     if KPIS and kpi not in KPIS:
         raise experiment.ExperimentError(

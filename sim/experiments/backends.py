@@ -13,7 +13,7 @@ worker that runs them, so every backend and every worker count gives the same re
 A backend whose workers cannot see this machine's files (a remote Dask cluster without a
 shared filesystem) says so with ``shared_filesystem = False``; the experiment runner then
 has each replication write its records on the worker and send the files back, and writes
-them here (see :func:`sim.experiment.run_experiment`).
+them here (see :func:`sim.experiments.runs.run_experiment`).
 """
 
 from __future__ import annotations

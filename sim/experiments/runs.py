@@ -28,9 +28,15 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from sim import output
-from sim.backends import Backend, DaskBackend, LocalBackend, default_workers, shares_files
 from sim.clock import DEFAULT_WARMUP_YEARS, Window
+from sim.experiments.backends import (
+    Backend,
+    DaskBackend,
+    LocalBackend,
+    default_workers,
+    shares_files,
+)
+from sim.outputs import files as output
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +63,13 @@ def run_replication(
     Writes ``journeys.parquet/rep-NNNN.parquet`` (streamed while the model runs),
     ``stocks.parquet/rep-NNNN.parquet`` and, last, ``replications/rep-NNNN.json``.
     KPIs are computed from the records only, over the window after ``warmup_years``.
-    ``simulate`` defaults to :func:`sim.model.simulate`.
+    ``simulate`` defaults to :func:`sim.model.simulation.simulate`.
     """
     if simulate is None:
-        from sim import model
+        from sim.model import simulation as model
 
         simulate = model.simulate
-    from sim.kpis import RunRecords, compute_kpis
+    from sim.outputs.kpis import RunRecords, compute_kpis
 
     out = Path(out_dir)
     log.info("replication %d: simulating %.3g + %.3g years", rep, warmup_years, years)
@@ -166,7 +172,7 @@ class ExperimentResult:
     """What :func:`run_experiment` produced.
 
     ``per_rep`` has one row per replication (index ``rep``) and one column per KPI;
-    ``summary`` is :func:`sim.statistics.summarise` of it (index KPI; mean, ci_low,
+    ``summary`` is :func:`sim.outputs.statistics.summarise` of it (index KPI; mean, ci_low,
     ci_high, half_width, n). The records themselves stay on disk in ``out_dir`` and are
     loaded on demand by :meth:`stocks` and :meth:`journeys`.
     """
@@ -266,14 +272,14 @@ def _drop_reps_beyond(out: Path, reps: int) -> None:
 
 def _kpi_meta() -> dict[str, Any]:
     try:
-        from sim.kpis import KPIS
+        from sim.outputs.kpis import KPIS
     except ImportError:
         return {}
     return dict(KPIS)
 
 
 def _ordered_columns(columns: Iterable[str]) -> list[str]:
-    """KPI columns in the order of ``sim.kpis.KPIS``, unknown ones after, alphabetically."""
+    """KPI columns in the order of ``sim.outputs.kpis.KPIS``, unknown ones after, alphabetically."""
     order = {name: i for i, name in enumerate(_kpi_meta())}
     return sorted(columns, key=lambda c: (order.get(c, len(order)), c))
 
@@ -300,19 +306,19 @@ def run_experiment(
     reps : number of replications (numbered 0 .. reps-1).
     seed : base seed; replication ``rep`` draws from ``SeedSequence(seed, spawn_key=(rep, ...))``.
     years, warmup : measured years, and warm-up years before them (not counted in KPIs).
-    out_dir : result directory (see :mod:`sim.output` for its layout).
+    out_dir : result directory (see :mod:`sim.outputs.files` for its layout).
     workers : processes for the default :class:`LocalBackend` (None: all cores).
     resume : keep the replications already complete in ``out_dir`` and run only the rest;
         refused (:class:`ExperimentError`) unless ``out_dir/manifest.json`` records the
         same scenario digest, seed, years and warm-up. Without ``resume``, earlier
         replication results in ``out_dir`` are removed first (other files are kept).
     backend : where to run replications (default ``LocalBackend(workers)``; see
-        :mod:`sim.backends`). One whose ``shared_filesystem`` is False gets each
+        :mod:`sim.experiments.backends`). One whose ``shared_filesystem`` is False gets each
         replication's files sent back and written here.
     progress : called as ``progress(done, total)`` when the run starts and after each
         replication.
     command : the command line, recorded in the manifest.
-    simulate : the model's ``simulate`` function (default :func:`sim.model.simulate`);
+    simulate : the model's ``simulate`` function (default :func:`sim.model.simulation.simulate`);
         must be picklable when a process pool is used.
     """
     if reps < 1:
@@ -368,7 +374,7 @@ def run_experiment(
     per_rep.index.name = "rep"
     per_rep = per_rep[_ordered_columns(per_rep.columns)]
 
-    from sim.statistics import summarise
+    from sim.outputs.statistics import summarise
 
     summary = summarise(per_rep)
     output.write_summary(out / output.SUMMARY, summary, _kpi_meta())
@@ -390,7 +396,7 @@ def load_result(out_dir: str | os.PathLike[str]) -> ExperimentResult:
     )
     per_rep.index.name = "rep"
     per_rep = per_rep[_ordered_columns(per_rep.columns)]
-    from sim.statistics import summarise
+    from sim.outputs.statistics import summarise
 
     return ExperimentResult(scenario=manifest.get("scenario"), out_dir=out, per_rep=per_rep,
                             summary=summarise(per_rep), manifest=manifest)

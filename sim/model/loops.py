@@ -1,7 +1,7 @@
 """The feedback loops of the system layer, declared once.
 
 Each loop has a scenario switch under ``[loops]``, a polarity and its causal chain as
-signed links between named variables. The system layer (:mod:`sim.system`) runs the
+signed links between named variables. The system layer (:mod:`sim.model.system`) runs the
 equations of a loop only when its switch is on, each guarded by the same declaration;
 ``childsim loops`` prints this table and draws the causal loop diagram from it, so the
 diagram cannot drift from what runs.

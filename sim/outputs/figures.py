@@ -2,7 +2,7 @@
 
 Every function returns a :class:`matplotlib.figure.Figure` (built without pyplot, so no
 global state is touched and nothing needs closing) and takes either data (DataFrames) or
-result directories (see :mod:`sim.output` for their layout):
+result directories (see :mod:`sim.outputs.files` for their layout):
 
 * :func:`stocks_figure`: monthly stocks over time, mean over replications with the 95%
   t-interval band, scenarios overlaid, one small panel per stock, warm-up shaded.
@@ -13,7 +13,7 @@ result directories (see :mod:`sim.output` for their layout):
 * :func:`forest_figure`: paired differences from the base with their 95% CIs, as a
   percentage of the base mean (from ``comparison.csv``).
 * :func:`sensitivity_figure`: Morris mu*-sigma planes or Sobol ST tornadoes.
-* :func:`loop_figure`: the causal loop diagram (:func:`sim.loops.draw_diagram`).
+* :func:`loop_figure`: the causal loop diagram (:func:`sim.model.loops.draw_diagram`).
 * :func:`validation_figure`: model intervals against the calibration target bands.
 
 Series are told apart by line style and marker as well as colour (a colour-blind-safe
@@ -605,12 +605,12 @@ def assessment_durations(journeys: pd.DataFrame, window: Window) -> pd.DataFrame
 
 
 def time_to_help_durations(journeys: pd.DataFrame, window: Window) -> pd.DataFrame:
-    """Days from first contact to help matching need (:func:`sim.kpis.time_to_help`).
+    """Days from first contact to help matching need (:func:`sim.outputs.kpis.time_to_help`).
 
     One row per episode whose first contact lies in the window, per replication: columns
     ``rep``, ``days`` and ``observed`` (False: censored at the window's end).
     """
-    from sim.kpis import RunRecords, time_to_help
+    from sim.outputs.kpis import RunRecords, time_to_help
 
     frames = (journeys.groupby("rep", sort=True) if "rep" in journeys.columns
               else [(0, journeys)])
@@ -781,7 +781,7 @@ def _read_comparison(src: Any) -> pd.DataFrame:
 def forest_data(comparison: pd.DataFrame) -> pd.DataFrame:
     """Paired differences as a percentage of the base mean, one row per KPI and scenario.
 
-    From a comparison table (:data:`sim.comparison.COLUMNS`). Columns ``kpi``,
+    From a comparison table (:data:`sim.experiments.comparison.COLUMNS`). Columns ``kpi``,
     ``scenario``, ``base_mean``, ``pct``, ``pct_low``, ``pct_high``, ``significant``; rows
     whose base mean is zero or undefined, or whose difference is undefined, are dropped.
     """
@@ -948,11 +948,11 @@ def _loop_values(values: Any) -> Mapping[str, Any]:
 
 
 def loop_png(values: Any) -> bytes:
-    """The causal loop diagram of :func:`sim.loops.draw_diagram` as PNG bytes.
+    """The causal loop diagram of :func:`sim.model.loops.draw_diagram` as PNG bytes.
 
     ``values``: the scenario's values (dotted keys), a Scenario or a result directory.
     """
-    from sim.loops import draw_diagram
+    from sim.model.loops import draw_diagram
 
     with tempfile.TemporaryDirectory(prefix="childsim-loops-") as tmp:
         path = Path(tmp) / "loops.png"
@@ -961,7 +961,7 @@ def loop_png(values: Any) -> bytes:
 
 
 def loop_figure(values: Any) -> Figure:
-    """The causal loop diagram (:func:`sim.loops.draw_diagram`) as a Figure.
+    """The causal loop diagram (:func:`sim.model.loops.draw_diagram`) as a Figure.
 
     ``values``: the scenario's values (dotted keys), a Scenario or a result directory.
     """
@@ -998,7 +998,7 @@ def validation_table(summary: Mapping[str, Mapping[str, Any]] | pd.DataFrame,
     DataFrame indexed by KPI with those columns; ``targets``: the calibration targets
     (default: :func:`read_targets`). Returns at least :data:`VALIDATION_COLUMNS`;
     ``in_band`` says the mean lies within the band (False when it is undefined). The rows
-    come from :func:`sim.validation.validation_table` when that module is present (it
+    come from :func:`sim.experiments.validation.validation_table` when that module is present (it
     adds ``target``, ``n`` and ``required``), so the report and ``childsim validate``
     judge alike.
     """
@@ -1016,7 +1016,7 @@ def validation_table(summary: Mapping[str, Mapping[str, Any]] | pd.DataFrame,
     targets = targets[targets["kpi"].isin(frame.index)] if "kpi" in targets.columns else \
         targets[targets.index.isin(frame.index)]
     try:
-        from sim.validation import validation_table as judge
+        from sim.experiments.validation import validation_table as judge
     except ImportError:
         judge = None
     if judge is not None:

@@ -4,13 +4,13 @@ Every scenario is run with the same base seed and the same replication numbers, 
 replication ``k`` of each scenario draws the same numbers from each random stream (the
 model derives its streams from ``(seed, rep)``). The difference of a KPI between a
 scenario and the base is then estimated from the paired differences, replication by
-replication (:func:`sim.statistics.paired_difference`): whatever the two runs share
+replication (:func:`sim.outputs.statistics.paired_difference`): whatever the two runs share
 cancels out, and the interval is narrower than the unpaired (Welch) one when the pairs
 are positively correlated, as common random numbers make them.
 
 Layout of a comparison directory ``DIR``::
 
-    DIR/<scenario>/         the result directory of each scenario (see sim.output)
+    DIR/<scenario>/         the result directory of each scenario (see sim.outputs.files)
     DIR/comparison.csv      one row per KPI and scenario (see COLUMNS)
     DIR/comparison.json     what was compared (scenarios, digests, seed, reps, ...) and rows
 """
@@ -27,9 +27,9 @@ from typing import Any
 
 import pandas as pd
 
-from sim import output
 from sim.clock import DEFAULT_WARMUP_YEARS
-from sim.statistics import mean_ci, paired_difference, welch_difference
+from sim.outputs import files as output
+from sim.outputs.statistics import mean_ci, paired_difference, welch_difference
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class Comparison:
     """What :func:`run_comparison` produced.
 
     ``table`` has one row per KPI and scenario (:data:`COLUMNS`); ``results`` maps each
-    scenario name to its :class:`sim.experiment.ExperimentResult`; ``decision`` is the
+    scenario name to its :class:`sim.experiments.runs.ExperimentResult`; ``decision`` is the
     replication rule's decision when the number of replications was chosen automatically.
     """
 
@@ -154,14 +154,14 @@ def run_comparison(
 
     Every scenario gets ``reps`` replications numbered 0 .. reps-1 with base ``seed``, in
     ``DIR/<scenario name>/``. With ``reps="auto"`` the base runs until ``kpi`` is known to
-    the relative ``precision`` (:func:`sim.replications.run_to_precision`, capped at
+    the relative ``precision`` (:func:`sim.experiments.replications.run_to_precision`, capped at
     ``max_reps``) and the others get the same number. With ``resume`` every scenario
     directory is checked first, and the comparison is refused
-    (:class:`sim.experiment.ExperimentError`) before anything runs if any holds results of
+    (:class:`sim.experiments.runs.ExperimentError`) before anything runs if any holds results of
     other content, seed, years or warm-up. ``progress(name)`` gives the progress callback
     of each scenario's run. Writes ``comparison.csv`` and ``comparison.json`` in ``DIR``.
     """
-    from sim.experiment import ExperimentError, check_resumable, run_experiment
+    from sim.experiments.runs import ExperimentError, check_resumable, run_experiment
 
     if not scenarios:
         raise ExperimentError("nothing to compare: give at least one scenario besides the base")
@@ -195,7 +195,7 @@ def run_comparison(
     decision = None
     pending = list(every)
     if auto:
-        from sim.replications import run_to_precision
+        from sim.experiments.replications import run_to_precision
 
         results[base.name], decision = run_to_precision(
             base, kpi=kpi, precision=precision, max_reps=max_reps, look_ahead=look_ahead,

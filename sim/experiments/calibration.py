@@ -9,7 +9,7 @@ function of the point. The loss is
     sum over targets k of  w_k * ((mean_k - target_k) / halfwidth_k) ** 2
 
 where ``halfwidth_k`` is half the target band and ``w_k`` the weight of the target's
-confidence (high 1, medium 0.5, low 0.1; see :data:`sim.targets.CONFIDENCE_WEIGHT`).
+confidence (high 1, medium 0.5, low 0.1; see :data:`sim.outputs.targets.CONFIDENCE_WEIGHT`).
 By default scipy.optimize.least_squares (trust region reflective, bounded to the cube)
 minimises it from the scenario's current values, with finite differences whose step
 (5% of each range) is wide enough to see through the simulation's graininess; common
@@ -41,8 +41,8 @@ import pyarrow as pa
 from scipy import optimize
 
 from sim.clock import DEFAULT_WARMUP_YEARS, Window
+from sim.outputs.targets import CONFIDENCE_WEIGHT, load_targets
 from sim.parameters import SCHEMA
-from sim.targets import CONFIDENCE_WEIGHT, load_targets
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,8 @@ def calibrated_parameters() -> list[str]:
 def replication_kpis(scenario: Any, rep: int, *, seed: int, warmup: float, years: float
                      ) -> dict[str, float]:
     """KPIs of one replication, computed in memory from its records (nothing written)."""
-    from sim.kpis import RunRecords, compute_kpis
-    from sim.model import simulate
+    from sim.model.simulation import simulate
+    from sim.outputs.kpis import RunRecords, compute_kpis
 
     batches: list[pa.RecordBatch] = []
     stocks = simulate(scenario, rep=rep, seed=seed, warmup_years=warmup, years=years,
@@ -165,7 +165,7 @@ def calibrate(scenario: Any, *, params: Sequence[str] | None = None,
     progress : callable, optional
         Called as ``progress(evaluations, best_loss)`` after each evaluation.
     """
-    from sim.backends import LocalBackend
+    from sim.experiments.backends import LocalBackend
 
     params = list(params or calibrated_parameters())
     if not isinstance(targets, pd.DataFrame):
@@ -252,7 +252,7 @@ def write_calibrated_scenario(result: Calibration, scenario: Any, path: str | os
                               *, name: str, base: str, seed: int, reps: int, warmup: float,
                               years: float, targets_used: Sequence[str], command: str) -> Path:
     """Write the fitted values as a scenario file over ``base`` (atomically)."""
-    from sim import output
+    from sim.outputs import files as output
 
     today = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d")
     lines = [

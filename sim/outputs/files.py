@@ -47,7 +47,8 @@ SUMMARY = "summary.json"
 JOURNEYS = "journeys.parquet"
 STOCKS = "stocks.parquet"
 REPLICATIONS = "replications"
-#: The automatic replication rule's decision (``--reps auto``), see :mod:`sim.replications`.
+#: The automatic replication rule's decision (``--reps auto``), see
+#: :mod:`sim.experiments.replications`.
 PRECISION = "precision.json"
 
 #: Entries of a result directory that hold per-replication results.
@@ -443,7 +444,7 @@ def summary_dict(summary_df: pd.DataFrame,
                  kpis_meta: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     """``{kpi: {mean, half_width, ci_low, ci_high, n, unit}}`` from a summary DataFrame.
 
-    ``kpis_meta`` maps KPI names to objects with a ``unit`` attribute (``sim.kpis.KPIS``),
+    ``kpis_meta`` maps KPI names to objects with a ``unit`` attribute (``sim.outputs.kpis.KPIS``),
     to dicts with a ``unit`` key, or directly to unit strings.
     """
     meta = kpis_meta or {}

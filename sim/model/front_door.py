@@ -28,11 +28,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from simpy.events import Timeout
 
-from sim.child import Child
-from sim.journal import STAGE_CODE
+from sim.model.child import Child
+from sim.model.journal import STAGE_CODE
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sim.model import Model
+    from sim.model.simulation import Model
 
 _COMMUNITY = STAGE_CODE["community"]
 

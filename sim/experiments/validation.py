@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sim.clock import DEFAULT_WARMUP_YEARS
-from sim.targets import load_targets
+from sim.outputs.targets import load_targets
 
 #: Target confidences that must be met for a pass.
 REQUIRED: frozenset[str] = frozenset({"high", "medium"})
@@ -56,7 +56,7 @@ def validation_table(summary: pd.DataFrame,
     ----------
     summary : pandas.DataFrame
         Indexed by KPI with columns mean, ci_low, ci_high, n (see
-        :func:`sim.statistics.summarise`).
+        :func:`sim.outputs.statistics.summarise`).
     targets : DataFrame or path, optional
         The targets (default: the shipped England 2010-11 figures).
     """
@@ -83,7 +83,7 @@ def validation_table(summary: pd.DataFrame,
 
 def write_validation(validation: Validation, out_dir: str | os.PathLike[str]) -> Path:
     """Write ``validation.csv`` (atomically) and ``validation.png`` into ``out_dir``."""
-    from sim import output
+    from sim.outputs import files as output
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -183,7 +183,7 @@ def validate(scenario: Any = "baseline", *, reps: int = 10, years: float = 5.0,
     """
     import tempfile
 
-    from sim.experiment import run_experiment
+    from sim.experiments.runs import run_experiment
     from sim.scenario import load_scenario
 
     sc = scenario if hasattr(scenario, "values") else load_scenario(scenario)

@@ -22,8 +22,8 @@ import simpy
 from simpy.events import Timeout
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sim.child import Child
-    from sim.model import Model
+    from sim.model.child import Child
+    from sim.model.simulation import Model
 
 
 class Court:

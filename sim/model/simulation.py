@@ -10,7 +10,7 @@ Layers
   court).
 * **Worker time**: each case gets a share of its worker's direct hours in proportion to
   its workload weight; rates are read when a piece of work is scheduled.
-* **System layer** (:mod:`sim.system`): a monthly step that records stocks, updates the
+* **System layer** (:mod:`sim.model.system`): a monthly step that records stocks, updates the
   time split and generates the month's concerns; the feedback loops live there.
 """
 
@@ -27,9 +27,9 @@ import simpy
 from simpy.core import URGENT
 from simpy.events import Event, Timeout
 
-from sim.child import Child
 from sim.clock import MONTH, YEAR
-from sim.journal import DETAIL_CODE, EVENT_CODE, ROW_STRUCT, STAGE_CODE, Journal, Sink
+from sim.model.child import Child
+from sim.model.journal import DETAIL_CODE, EVENT_CODE, ROW_STRUCT, STAGE_CODE, Journal, Sink
 from sim.records import STAGES
 from sim.streams import Streams
 
@@ -111,13 +111,13 @@ class Model:
 
     def __init__(self, values: dict[str, Any], *, rep: int, seed: int, sink: Sink | None,
                  chunk_rows: int = 100_000) -> None:
-        from sim.assessment import Assessment
-        from sim.community import Community
-        from sim.court import Court
-        from sim.front_door import FrontDoor
-        from sim.protection import Protection
-        from sim.system import SystemLayer
-        from sim.workforce import Workforce
+        from sim.model.assessment import Assessment
+        from sim.model.community import Community
+        from sim.model.court import Court
+        from sim.model.front_door import FrontDoor
+        from sim.model.protection import Protection
+        from sim.model.system import SystemLayer
+        from sim.model.workforce import Workforce
 
         self.p = values
         self.rep = rep

@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from sim import output
 from sim.clock import MONTH, YEAR
+from sim.outputs import files as output
 
 #: Observations per batch in MSER-5.
 BATCH = 5
@@ -252,10 +252,10 @@ def suggest_warmup(
     """Run ``reps`` replications of ``years`` with no warm-up and apply MSER to ``stock``.
 
     Other keyword arguments (``workers``, ``backend``, ``resume``, ``progress``,
-    ``command``, ``simulate``) go to :func:`sim.experiment.run_experiment`. Writes the
+    ``command``, ``simulate``) go to :func:`sim.experiments.runs.run_experiment`. Writes the
     records, ``warmup.json``, ``warmup.csv`` and ``warmup-<stock>.png`` to ``out_dir``.
     """
-    from sim.experiment import ExperimentError, run_experiment
+    from sim.experiments.runs import ExperimentError, run_experiment
 
     if stock not in stock_names():
         raise ExperimentError(f"no stock {stock!r}; stocks: {', '.join(stock_names())}")

@@ -20,7 +20,7 @@ with ``tau`` in months):
   ``systems_link_reduction`` under systems-approach SCRs), rising with time constant
   ``ratchet_up_months`` and falling with ``ratchet_down_months``.
 
-Loops (:mod:`sim.loops`), each acting only when switched on:
+Loops (:mod:`sim.model.loops`), each acting only when switched on:
 
 * R1 workforce spiral: stress and morale (always computed) act: the leaving hazard is
   multiplied by ``1 + turnover_gain * (1 - morale)`` and sickness takes hours from
@@ -48,12 +48,12 @@ import pandas as pd
 from simpy.events import Timeout
 
 from sim.clock import MONTH, YEAR
-from sim.loops import enabled
+from sim.model.loops import enabled
 from sim.records import CIN_STAGES, STAGES, STOCK_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sim.child import Child
-    from sim.model import Model
+    from sim.model.child import Child
+    from sim.model.simulation import Model
 
 _CIN_IDX = [i for i, s in enumerate(STAGES) if s in CIN_STAGES]
 
