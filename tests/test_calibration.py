@@ -10,9 +10,10 @@ import pytest
 
 from sim.experiments.backends import LocalBackend
 from sim.experiments.calibration import calibrate, calibrated_parameters, loss, replication_kpis
-from sim.experiments.validation import format_table, validate, validation_table, write_validation
+from sim.experiments.validation import validate
 from sim.outputs.statistics import summarise
 from sim.outputs.targets import CONFIDENCE_WEIGHT, load_targets
+from sim.outputs.validation import format_table, validation_table, write_validation
 from sim.parameters import SCHEMA
 from sim.scaling import scale_to_population
 from sim.scenario import load_scenario

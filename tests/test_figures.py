@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +16,10 @@ from scipy import stats
 from tiny_runs import SCENARIOS, tiny_runs
 
 from sim.clock import YEAR, Window
-from sim.experiments.comparison import compare_frames, write_comparison
-from sim.experiments.runs import load_result
 from sim.outputs import figures as F
+from sim.outputs.comparison import compare_frames, write_comparison
 from sim.outputs.kpis import km_median
+from sim.outputs.results import load_result
 
 
 @pytest.fixture(scope="module")
@@ -330,15 +329,6 @@ def test_validation_table_marks_means_in_band():
     assert not t.loc["care_proceedings_weeks_mean", "in_band"]  # undefined mean
     assert (t.loc["cin_open", "low"], t.loc["cin_open", "high"]) == (2260.0, 2770.0)
     assert "not_a_target" not in t.index
-
-
-def test_validation_table_without_the_validation_module(monkeypatch):
-    monkeypatch.setitem(sys.modules, "sim.experiments.validation", None)
-    summary = {"cin_open": {"mean": 2500.0, "ci_low": 2400.0, "ci_high": 2600.0, "n": 2},
-               "caseload_mean": {"mean": None, "ci_low": None, "ci_high": None, "n": 0}}
-    t = F.validation_table(summary)
-    assert list(t.columns) == list(F.VALIDATION_COLUMNS)
-    assert list(t["in_band"]) == [True, False]
 
 
 def test_validation_figure_bands_and_model_intervals(runs, tmp_path):

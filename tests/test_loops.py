@@ -15,8 +15,9 @@ import pytest
 
 from sim.clock import DEFAULT_WARMUP_YEARS, YEAR
 from sim.experiments.backends import LocalBackend
-from sim.model.loops import LOOP_KEYS, LOOPS, draw_diagram, enabled, loop_table
+from sim.model.loops import LOOP_KEYS, LOOPS, enabled, loop_table
 from sim.model.simulation import simulate
+from sim.outputs.loop_diagram import draw_diagram
 from sim.outputs.statistics import paired_difference
 from sim.scenario import ScenarioError, load_scenario
 

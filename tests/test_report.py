@@ -19,10 +19,10 @@ from tiny_runs import SCENARIOS, tiny_runs
 
 from sim.cli.report import arguments as add_report_arguments
 from sim.cli.report import run as report_command
-from sim.experiments.comparison import compare_frames, write_comparison
-from sim.experiments.runs import load_result
 from sim.outputs import figures
+from sim.outputs.comparison import compare_frames, write_comparison
 from sim.outputs.report import build_report, format_value, toml_comments
+from sim.outputs.results import load_result
 
 CHROMIUM = Path("/usr/bin/chromium")
 FULL_SECTIONS = ["What was run", "Headline comparison", "KPI summary", "Figures", "Validation",

@@ -17,7 +17,8 @@ def _loops_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sim.model.loops import draw_diagram, loop_table
+    from sim.model.loops import loop_table
+    from sim.outputs.loop_diagram import draw_diagram
 
     (scenario,) = load_scenarios([args.scenario])
     rows = loop_table(scenario.values)

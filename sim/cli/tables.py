@@ -99,7 +99,7 @@ def kpi_table(summary: Any, units: Mapping[str, str], targets: Mapping[str, Targ
 
 
 def comparison_table(table: Any, units: Mapping[str, str], base: str) -> str:
-    """Fixed-width text of a comparison table (:data:`sim.experiments.comparison.COLUMNS`)."""
+    """Fixed-width text of a comparison table (:data:`sim.outputs.comparison.COLUMNS`)."""
     header = ("KPI", "scenario", "mean", "95% CI", f"diff from {base}", "95% CI of diff", "",
               "unit")
     rows: list[tuple[str, ...]] = []

@@ -198,6 +198,7 @@ def run_to_precision(
     """
     from sim.experiments import runs as experiment
     from sim.outputs.kpis import KPIS
+    from sim.outputs.results import completed_reps
 
     if KPIS and kpi not in KPIS:
         raise experiment.ExperimentError(
@@ -209,7 +210,7 @@ def run_to_precision(
     out = Path(out_dir)
     n = min(max_reps, max(first.n_next, batch))
     if resume:
-        n = max(n, min(len(experiment._completed_reps(out)), max_reps))
+        n = max(n, min(len(completed_reps(out)), max_reps))
     keep_going = resume
     while True:
         result = experiment.run_experiment(

@@ -19,8 +19,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -37,6 +36,14 @@ from sim.experiments.backends import (
     shares_files,
 )
 from sim.outputs import files as output
+from sim.outputs.results import (
+    ExperimentResult,
+    completed_reps,
+    kpi_meta,
+    load_result,
+    ordered_columns,
+    read_replication,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,12 +103,6 @@ def run_replication(
     )
     log.info("replication %d: done (%d journey rows)", rep, len(journeys))
     return kpis
-
-
-def read_replication(out_dir: str | os.PathLike[str], rep: int) -> dict[str, float]:
-    """KPIs of a finished replication, read back from ``replications/rep-NNNN.json``."""
-    data = output.read_json(output.replication_path(out_dir, rep))
-    return {k: (math.nan if v is None else float(v)) for k, v in data["kpis"].items()}
 
 
 class _Portable:
@@ -167,39 +168,6 @@ def _write_shipped(out: Path, rep: int, shipped: dict[str, Any]) -> dict[str, fl
 # -- experiments -----------------------------------------------------------------------------------
 
 
-@dataclass
-class ExperimentResult:
-    """What :func:`run_experiment` produced.
-
-    ``per_rep`` has one row per replication (index ``rep``) and one column per KPI;
-    ``summary`` is :func:`sim.outputs.statistics.summarise` of it (index KPI; mean, ci_low,
-    ci_high, half_width, n). The records themselves stay on disk in ``out_dir`` and are
-    loaded on demand by :meth:`stocks` and :meth:`journeys`.
-    """
-
-    scenario: Any
-    out_dir: Path
-    per_rep: pd.DataFrame
-    summary: pd.DataFrame
-    manifest: dict[str, Any] = field(default_factory=dict)
-
-    def stocks(self) -> pd.DataFrame:
-        """Monthly stocks of every replication (column ``rep`` tells them apart)."""
-        return pd.read_parquet(self.out_dir / output.STOCKS)
-
-    def journeys(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
-        """The journey log of every replication, optionally only some ``columns``."""
-        return pd.read_parquet(
-            self.out_dir / output.JOURNEYS, columns=None if columns is None else list(columns)
-        )
-
-    def journey_dataset(self) -> Any:
-        """The journey log as a lazy :class:`pyarrow.dataset.Dataset` (for filtered scans)."""
-        import pyarrow.dataset as ds
-
-        return ds.dataset(self.out_dir / output.JOURNEYS, format="parquet")
-
-
 def _same_run(manifest: dict[str, Any], scenario: Any, seed: int, years: float,
               warmup: float) -> bool:
     try:
@@ -224,7 +192,7 @@ def check_resumable(scenario: Any, out_dir: str | os.PathLike[str], *, seed: int
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ExperimentError(f"{out} exists and is not a directory; use another --out")
-    finished = _completed_reps(out)
+    finished = completed_reps(out)
     if not finished:
         return 0
     try:
@@ -251,13 +219,6 @@ def _clear_results(out: Path) -> None:
     (out / output.PRECISION).unlink(missing_ok=True)
 
 
-def _completed_reps(out: Path) -> set[int]:
-    folder = out / output.REPLICATIONS
-    if not folder.is_dir():
-        return set()
-    return {r for p in folder.glob("rep-*.json") if (r := output.rep_of(p)) is not None}
-
-
 def _drop_reps_beyond(out: Path, reps: int) -> None:
     """Remove files of replications numbered ``reps`` or more (a resume with fewer reps)."""
     for entry in output.RESULT_ENTRIES:
@@ -268,20 +229,6 @@ def _drop_reps_beyond(out: Path, reps: int) -> None:
             r = output.rep_of(p)
             if r is not None and r >= reps:
                 p.unlink()
-
-
-def _kpi_meta() -> dict[str, Any]:
-    try:
-        from sim.outputs.kpis import KPIS
-    except ImportError:
-        return {}
-    return dict(KPIS)
-
-
-def _ordered_columns(columns: Iterable[str]) -> list[str]:
-    """KPI columns in the order of ``sim.outputs.kpis.KPIS``, unknown ones after, alphabetically."""
-    order = {name: i for i, name in enumerate(_kpi_meta())}
-    return sorted(columns, key=lambda c: (order.get(c, len(order)), c))
 
 
 def run_experiment(
@@ -333,10 +280,10 @@ def run_experiment(
 
     done: dict[int, dict[str, float]] = {}
     manifest_path = out / output.MANIFEST
-    if resume and _completed_reps(out):
+    if resume and completed_reps(out):
         check_resumable(scenario, out, seed=seed, years=years, warmup=warmup)
         _drop_reps_beyond(out, reps)
-        for rep in sorted(_completed_reps(out)):
+        for rep in sorted(completed_reps(out)):
             done[rep] = read_replication(out, rep)
         (out / output.SUMMARY).unlink(missing_ok=True)
     elif out.exists():
@@ -372,34 +319,18 @@ def run_experiment(
 
     per_rep = pd.DataFrame.from_dict(done, orient="index").sort_index()
     per_rep.index.name = "rep"
-    per_rep = per_rep[_ordered_columns(per_rep.columns)]
+    per_rep = per_rep[ordered_columns(per_rep.columns)]
 
     from sim.outputs.statistics import summarise
 
     summary = summarise(per_rep)
-    output.write_summary(out / output.SUMMARY, summary, _kpi_meta())
+    output.write_summary(out / output.SUMMARY, summary, kpi_meta())
     manifest = output.build_manifest(
         scenario, started=started, finished=output.utc_now(), **manifest_args
     )
     output.atomic_write_json(manifest_path, manifest)
     return ExperimentResult(scenario=scenario, out_dir=out, per_rep=per_rep, summary=summary,
                             manifest=manifest)
-
-
-def load_result(out_dir: str | os.PathLike[str]) -> ExperimentResult:
-    """Re-open a finished result directory (``scenario`` is the manifest's scenario entry)."""
-    out = Path(out_dir)
-    manifest = output.read_json(out / output.MANIFEST)
-    reps = sorted(_completed_reps(out))
-    per_rep = pd.DataFrame.from_dict(
-        {rep: read_replication(out, rep) for rep in reps}, orient="index"
-    )
-    per_rep.index.name = "rep"
-    per_rep = per_rep[_ordered_columns(per_rep.columns)]
-    from sim.outputs.statistics import summarise
-
-    return ExperimentResult(scenario=manifest.get("scenario"), out_dir=out, per_rep=per_rep,
-                            summary=summarise(per_rep), manifest=manifest)
 
 
 __all__ = [

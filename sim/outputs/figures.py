@@ -13,7 +13,7 @@ result directories (see :mod:`sim.outputs.files` for their layout):
 * :func:`forest_figure`: paired differences from the base with their 95% CIs, as a
   percentage of the base mean (from ``comparison.csv``).
 * :func:`sensitivity_figure`: Morris mu*-sigma planes or Sobol ST tornadoes.
-* :func:`loop_figure`: the causal loop diagram (:func:`sim.model.loops.draw_diagram`).
+* :func:`loop_figure`: the causal loop diagram (:func:`sim.outputs.loop_diagram.draw_diagram`).
 * :func:`validation_figure`: model intervals against the calibration target bands.
 
 Series are told apart by line style and marker as well as colour (a colour-blind-safe
@@ -48,6 +48,7 @@ from matplotlib.patches import Patch, Polygon
 from scipy import stats
 
 from sim.clock import YEAR, Window
+from sim.outputs.validation import validation_table as judge
 
 __all__ = [
     "ASSESSMENT_TYPES",
@@ -781,7 +782,7 @@ def _read_comparison(src: Any) -> pd.DataFrame:
 def forest_data(comparison: pd.DataFrame) -> pd.DataFrame:
     """Paired differences as a percentage of the base mean, one row per KPI and scenario.
 
-    From a comparison table (:data:`sim.experiments.comparison.COLUMNS`). Columns ``kpi``,
+    From a comparison table (:data:`sim.outputs.comparison.COLUMNS`). Columns ``kpi``,
     ``scenario``, ``base_mean``, ``pct``, ``pct_low``, ``pct_high``, ``significant``; rows
     whose base mean is zero or undefined, or whose difference is undefined, are dropped.
     """
@@ -948,11 +949,11 @@ def _loop_values(values: Any) -> Mapping[str, Any]:
 
 
 def loop_png(values: Any) -> bytes:
-    """The causal loop diagram of :func:`sim.model.loops.draw_diagram` as PNG bytes.
+    """The causal loop diagram of :func:`sim.outputs.loop_diagram.draw_diagram` as PNG bytes.
 
     ``values``: the scenario's values (dotted keys), a Scenario or a result directory.
     """
-    from sim.model.loops import draw_diagram
+    from sim.outputs.loop_diagram import draw_diagram
 
     with tempfile.TemporaryDirectory(prefix="childsim-loops-") as tmp:
         path = Path(tmp) / "loops.png"
@@ -961,7 +962,7 @@ def loop_png(values: Any) -> bytes:
 
 
 def loop_figure(values: Any) -> Figure:
-    """The causal loop diagram (:func:`sim.model.loops.draw_diagram`) as a Figure.
+    """The causal loop diagram (:func:`sim.outputs.loop_diagram.draw_diagram`) as a Figure.
 
     ``values``: the scenario's values (dotted keys), a Scenario or a result directory.
     """
@@ -998,9 +999,8 @@ def validation_table(summary: Mapping[str, Mapping[str, Any]] | pd.DataFrame,
     DataFrame indexed by KPI with those columns; ``targets``: the calibration targets
     (default: :func:`read_targets`). Returns at least :data:`VALIDATION_COLUMNS`;
     ``in_band`` says the mean lies within the band (False when it is undefined). The rows
-    come from :func:`sim.experiments.validation.validation_table` when that module is present (it
-    adds ``target``, ``n`` and ``required``), so the report and ``childsim validate``
-    judge alike.
+    come from :func:`sim.outputs.validation.validation_table` (which adds ``target``, ``n``
+    and ``required``), so the report and ``childsim validate`` judge alike.
     """
     if isinstance(summary, pd.DataFrame):
         frame = summary.copy()
@@ -1015,23 +1015,8 @@ def validation_table(summary: Mapping[str, Mapping[str, Any]] | pd.DataFrame,
     targets = read_targets() if targets is None else targets
     targets = targets[targets["kpi"].isin(frame.index)] if "kpi" in targets.columns else \
         targets[targets.index.isin(frame.index)]
-    try:
-        from sim.experiments.validation import validation_table as judge
-    except ImportError:
-        judge = None
-    if judge is not None:
-        indexed = targets.set_index("kpi") if "kpi" in targets.columns else targets
-        return judge(frame, indexed).table.reset_index(drop=True)
-    rows = []
-    for _, t in (targets.iterrows() if "kpi" in targets.columns
-                 else targets.reset_index().iterrows()):
-        s = frame.loc[str(t["kpi"])]
-        mean, lo, hi = float(s["mean"]), float(t["low"]), float(t["high"])
-        rows.append({"kpi": t["kpi"], "unit": t.get("unit", ""), "low": lo, "high": hi,
-                     "confidence": t.get("confidence", ""), "mean": mean,
-                     "ci_low": float(s["ci_low"]), "ci_high": float(s["ci_high"]),
-                     "in_band": bool(math.isfinite(mean) and lo <= mean <= hi)})
-    return pd.DataFrame(rows, columns=list(VALIDATION_COLUMNS))
+    indexed = targets.set_index("kpi") if "kpi" in targets.columns else targets
+    return judge(frame, indexed).table.reset_index(drop=True)
 
 
 def _validation_of(src: Any) -> pd.DataFrame:

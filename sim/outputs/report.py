@@ -291,8 +291,8 @@ def _computed_comparison(inputs: Inputs) -> tuple[pd.DataFrame, str] | None:
     """A comparison table computed from the replications of several runs."""
     if len(inputs.runs) < 2:
         return None
-    from sim.experiments.comparison import compare_frames
-    from sim.experiments.runs import load_result
+    from sim.outputs.comparison import compare_frames
+    from sim.outputs.results import load_result
 
     per_rep = {r.name: load_result(r.path).per_rep for r in inputs.runs}
     seeds = {r.manifest.get("seed") for r in inputs.runs}
