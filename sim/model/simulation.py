@@ -12,12 +12,15 @@ Layers
   its workload weight; rates are read when a piece of work is scheduled.
 * **System layer** (:mod:`sim.model.system`): a monthly step that records stocks, updates the
   time split and generates the month's concerns; the feedback loops live there.
+
+Two pieces of bookkeeping keep the hot path cheap and are explained where they live: the
+packed layout of journey rows (:mod:`sim.model.journal`) and the stage counts kept exact
+at month ends (:mod:`sim.model.month_ends`).
 """
 
 from __future__ import annotations
 
 import logging
-import struct
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -27,10 +30,10 @@ import simpy
 from simpy.core import URGENT
 from simpy.events import Event, Timeout
 
-from sim.clock import MONTH, YEAR
+from sim.clock import YEAR
 from sim.model.child import Child
 from sim.model.journal import DETAIL_CODE, EVENT_CODE, ROW_STRUCT, STAGE_CODE, Journal, Sink
-from sim.records import STAGES
+from sim.model.month_ends import CHANGE_STRUCT, INCIDENT, SCR, MonthEndCounts
 from sim.streams import Streams
 
 log = logging.getLogger(__name__)
@@ -42,14 +45,6 @@ Step = Callable[["Model", Child], Generator[Any, Any, "Step | None"]]
 _UNMET_CLOCK_CODES = frozenset(
     STAGE_CODE[s] for s in ("referral", "assessment", "s47", "cin_plan")
 )
-_N_STAGES = len(STAGES)
-#: Pseudo stage codes counted at month ends alongside stage changes.
-_INCIDENT, _SCR = _N_STAGES, _N_STAGES + 1
-#: One stage change as buffered: time (days), old code (-1: none), new code, as three
-#: float64 (codes are small integers, exact in floating point).
-_CHANGE_STRUCT = struct.Struct("=3d")
-#: Initial number of month ends for which changes are kept (the table grows as needed).
-_MONTHS_AHEAD = 64
 
 
 class _Journey:
@@ -127,16 +122,10 @@ class Model:
         self._buffer = self.journal.buffer  # packed rows (the bytearray persists)
         self._pack = ROW_STRUCT.pack
         self._chunk_bytes = chunk_rows * ROW_STRUCT.size
-        self.counts = np.zeros(_N_STAGES, dtype=np.int64)
-        # Stage changes not yet sorted into months, as (time, old code, new code): logged
-        # one by one (packed with _CHANGE_STRUCT) or added in bulk as arrays. Incidents
-        # and SCRs are counted as changes to the pseudo codes _INCIDENT and _SCR.
-        self._changes = bytearray()
-        self._pack_change = _CHANGE_STRUCT.pack
-        self._change_blocks: list[np.ndarray] = []
-        # per month end from the next one to apply: the net change of each code
-        self._delta = np.zeros((_MONTHS_AHEAD, _N_STAGES + 2), dtype=np.int64)
-        self._applied = 0  # last month end whose changes are in ``counts``
+        self.month_ends = MonthEndCounts()
+        self.counts = self.month_ends.counts  # children in each stage at the last month end
+        self._changes = self.month_ends.changes  # packed stage changes (the bytearray persists)
+        self._pack_change = CHANGE_STRUCT.pack
         self.next_child_id = 0
         self._on_harm = self._harm  # one bound method for every harm-clock event
         self.incidents_due = 0
@@ -193,54 +182,12 @@ class Model:
 
     def add_stage_changes(self, times: np.ndarray, old: int, new: int) -> None:
         """Record that children move from stage code ``old`` (-1: none) to ``new`` at
-        ``times`` (days), for rows added in bulk."""
-        if len(times) == 0:
-            return
-        block = np.empty((len(times), 3))
-        block[:, 0] = times
-        block[:, 1] = old
-        block[:, 2] = new
-        self._change_blocks.append(block)
-
-    def _sort_changes(self) -> None:
-        """Add the buffered stage changes to the per-month table: a change at time ``t``
-        (days) counts at the first month end at or after ``t`` not yet applied."""
-        parts = self._change_blocks
-        if self._changes:
-            parts.append(np.frombuffer(self._changes).reshape(-1, 3).copy())
-            self._changes.clear()
-        if not parts:
-            return
-        self._change_blocks = []
-        changes = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        first = self._applied + 1
-        ahead = np.maximum(-np.floor_divide(-changes[:, 0], MONTH), first).astype(np.int64)
-        ahead -= first
-        rows = int(ahead.max()) + 1
-        if rows > len(self._delta):
-            grown = np.zeros((max(rows, 2 * len(self._delta)), _N_STAGES + 2), dtype=np.int64)
-            grown[: len(self._delta)] = self._delta
-            self._delta = grown
-        width = _N_STAGES + 2
-        size = rows * width
-        old = changes[:, 1].astype(np.int64)
-        was = old >= 0
-        net = (np.bincount(ahead * width + changes[:, 2].astype(np.int64), minlength=size)
-               - np.bincount(ahead[was] * width + old[was], minlength=size))
-        self._delta[:rows] += net.reshape(rows, width)
+        ``times`` (days), for rows added in bulk (see :class:`MonthEndCounts`)."""
+        self.month_ends.add(times, old, new)
 
     def apply_due(self, month: int) -> tuple[int, int]:
-        """Bring stage counts to the end of ``month`` (the next month end, as month ends
-        are applied in order); return its incidents and SCRs."""
-        if month != self._applied + 1:
-            raise ValueError(f"month end {month} applied after {self._applied}")
-        self._sort_changes()
-        delta = self._delta[0].copy()
-        self._delta[:-1] = self._delta[1:]
-        self._delta[-1] = 0
-        self._applied = month
-        self.counts += delta[:_N_STAGES]
-        return int(delta[_INCIDENT]), int(delta[_SCR])
+        """Bring stage counts to the end of ``month``; return its incidents and SCRs."""
+        return self.month_ends.apply_due(month)
 
     # -- serious incidents -------------------------------------------------------------
     def _check_unmet(self, child: Child) -> None:
@@ -267,10 +214,10 @@ class Model:
     def incident(self, child: Child, t: float) -> None:
         """A serious incident to ``child`` at time ``t``, perhaps with a serious case review."""
         self.log(child, "serious_incident", t=t)
-        self._changes += self._pack_change(t, -1, _INCIDENT)
+        self._changes += self._pack_change(t, -1, INCIDENT)
         if self.rng.incidents.random() < self.scr_share:
             self.log(child, "scr_started", t=t)
-            self._changes += self._pack_change(t, -1, _SCR)
+            self._changes += self._pack_change(t, -1, SCR)
 
     # -- processes ----------------------------------------------------------------------
     def start_journey(self, child: Child, at: float, first: Step) -> None:
