@@ -21,7 +21,7 @@ from sim.cli.report import arguments as add_report_arguments
 from sim.cli.report import run as report_command
 from sim.outputs import figures
 from sim.outputs.comparison import compare_frames, write_comparison
-from sim.outputs.report import build_report, format_value, toml_comments
+from sim.outputs.report import build_report, format_value, read_inputs, render, toml_comments
 from sim.outputs.results import load_result
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -272,6 +272,63 @@ def test_out_directory_gets_report_html(comparison_dir, tmp_path, monkeypatch):
 
     monkeypatch.setattr(report, "render", lambda inputs: "<!DOCTYPE html><p>x</p>")
     assert build_report([comparison_dir / "baseline"], tmp_path) == tmp_path / "report.html"
+
+
+# -- escaping and the templates ---------------------------------------------------------------
+
+
+def test_scenario_texts_are_escaped_by_the_templates(tmp_path_factory, tmp_path, monkeypatch):
+    """Scenario name, description, file names and the comments of a scenario file reach the
+    page as text: the templates' autoescaping writes their markup as entities."""
+    import sim.outputs.report as report
+
+    monkeypatch.setattr(report, "_figures", lambda inputs, tables: [])  # not needed here
+    run = tmp_path / "run"
+    shutil.copytree(tiny_runs(tmp_path_factory)["early_prevention"], run)
+    toml = tmp_path / "a&b<i>.toml"
+    toml.write_text('name = "x"\n\n# <script>alert(1)</script> & a note\n\n[universal]\n'
+                    '# <b>evidence</b> & "more"\nhealth_visitor_fte = 80.6\n', encoding="utf-8")
+    manifest = json.loads((run / "manifest.json").read_text())
+    scenario = manifest["scenario"]
+    scenario["name"] = "early<prevention>"
+    scenario["description"] = "<script>alert('x')</script> & more"
+    scenario["files"] = [scenario["files"][0], str(toml)]
+    scenario["provenance"]["universal.health_visitor_fte"] = str(toml)
+    (run / "manifest.json").write_text(json.dumps(manifest))
+
+    text = render(read_inputs([run]))
+    page = Page(text)
+    assert "<script" not in text and "script" not in page.tags
+    assert "<b>evidence" not in text and "<i>.toml" not in text
+    assert page.h3 == ["early<prevention>"]  # the text, unescaped by the parser
+    assert "simulator: early&lt;prevention&gt;</title>" in text
+    section = text.split('id="assumptions"', 1)[1].split("</section>", 1)[0]
+    assert "<p>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; more</p>" in section
+    assert "<code>a&amp;b&lt;i&gt;.toml</code>" in section  # the file, in the chain and notes
+    row = section.split("universal.health_visitor_fte", 1)[1].split("</tr>", 1)[0]
+    assert "&lt;b&gt;evidence&lt;/b&gt; &amp; &quot;more&quot;" in row
+    assert "<td>a&amp;b&lt;i&gt;.toml</td>" in row
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; a note" in section
+    assert 'id="assumptions-early-prevention"' in text
+
+
+def test_templates_come_from_the_package(comparison_dir, tmp_path, monkeypatch):
+    """The templates are found through the package, not the working directory."""
+    import sim.outputs.report as report
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(report, "_figures", lambda inputs, tables: [])
+    report._environment.cache_clear()
+    templates = Path(report.__file__).parent / "templates"
+    env = report._environment()
+    assert Path(env.get_template("report.html.j2").filename).parent == templates
+    assert env.autoescape is True
+    text = render(read_inputs([comparison_dir / "baseline"]))
+    assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+    css = (templates / "report.css").read_text(encoding="utf-8")
+    assert css.strip() in text  # the stylesheet inlined, unescaped
+    assert Page(text).h2 == [s for s in FULL_SECTIONS if s not in ("Headline comparison",
+                                                                   "Figures")]
 
 
 # -- rendering in Chromium ---------------------------------------------------------------------

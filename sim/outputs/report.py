@@ -19,16 +19,23 @@ in the first ``DIR`` unless ``--out`` says otherwise, holds:
   from the baseline, the value, its unit and the comment lines written above it in the
   scenario file (the reason and evidence).
 
+This module computes the content: each section is a small dataclass of already formatted
+strings (tables as rows of cells, figures as ``data:`` URIs). The Jinja2 templates in
+``sim/outputs/templates`` lay it out: ``report.html.j2`` is the page, one
+``section_<id>.html.j2`` per section, ``macros.html.j2`` the tables, ``report.css`` the
+stylesheet. Autoescaping is on, so every text (scenario names, descriptions, comments of
+the scenario files, paths) is HTML-escaped by the templates; nothing here writes markup.
+
 The file makes no network request: figures are embedded as base64 PNG, the stylesheet is
-inline, there are no scripts or web fonts, and every link points inside the page. All text
-is HTML-escaped. Sections whose inputs are absent are left out.
+inline, there are no scripts or web fonts, and every link points inside the page. Sections
+whose inputs are absent are left out.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import html
+import functools
 import json
 import logging
 import math
@@ -38,8 +45,9 @@ import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+import jinja2
 import pandas as pd
 
 from sim.outputs import figures
@@ -146,10 +154,6 @@ def read_inputs(dirs: Sequence[str | os.PathLike[str]]) -> Inputs:
 # -- formatting --------------------------------------------------------------------------------
 
 
-def _esc(x: Any) -> str:
-    return html.escape("" if x is None else str(x), quote=True)
-
-
 def _finite(x: Any) -> float:
     try:
         v = float(x)
@@ -188,18 +192,6 @@ def _plain(x: Any) -> str:
     return f"{v:.0f}" if v.is_integer() else f"{v:.6g}"
 
 
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]], *, cls: str = "",
-           raw: bool = False, caption: str = "") -> str:
-    """An HTML table; cells are escaped unless ``raw`` (then they are already HTML)."""
-    cell = (lambda c: c) if raw else _esc
-    head = "".join(f"<th scope=\"col\">{_esc(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{cell(c)}</td>" for c in r) + "</tr>\n"
-                   for r in rows)
-    cap = f"<caption>{_esc(caption)}</caption>" if caption else ""
-    return (f"<div class=\"table-wrap\"><table class=\"{_esc(cls)}\">{cap}<thead><tr>{head}"
-            f"</tr></thead>\n<tbody>\n{body}</tbody></table></div>\n")
-
-
 def _chunks(items: Sequence[Any], n: int) -> list[Sequence[Any]]:
     return [items[i:i + n] for i in range(0, len(items), n)] or [items]
 
@@ -218,7 +210,54 @@ def _kpi_order(names: Iterable[str]) -> list[str]:
     return sorted(dict.fromkeys(names), key=lambda n: (order.get(n, len(order)), n))
 
 
-# -- sections ----------------------------------------------------------------------------------
+# -- content for the templates -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KpiName:
+    """A table cell naming a KPI, with its unit under the name."""
+
+    kind: ClassVar[str] = "kpi"
+    name: str
+    unit: str
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A table cell holding a mean, and under it (where given) the difference from the base
+    and a 95% CI. ``band`` is "in" or "out" when the mean is checked against a target band;
+    ``sig`` shades the cell and marks the difference (its CI excludes zero)."""
+
+    kind: ClassVar[str] = "estimate"
+    mean: str
+    ci: str | None = None
+    diff: str | None = None
+    sig: bool = False
+    band: str = ""
+
+
+Cell = str | KpiName | Estimate
+
+
+@dataclass
+class Table:
+    """A table: its column headings, rows of cells, CSS class and caption."""
+
+    header: list[str]
+    rows: list[list[Cell]]
+    cls: str = ""
+    caption: str = ""
+
+
+@dataclass
+class Section:
+    """A part of the report; ``section_<ident>.html.j2`` lays it out under ``label``."""
+
+    ident: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+
+
+# -- what was run ------------------------------------------------------------------------------
 
 
 def _short(commit: Any) -> str:
@@ -251,40 +290,47 @@ _RUN_LABELS = ("description", "directory", "replications", "seed", "measured yea
                "finished (UTC)", "command", "scenario digest")
 
 
-def _section_run(inputs: Inputs) -> str:
-    out = ["<section id=\"run\"><h2>What was run</h2>"]
+@dataclass
+class RunSection(Section):
+    """What was run: a table of the runs' details, the seed derivations, and a sentence for
+    each comparison (dicts of name, base, reps, seed, crn) and each sensitivity analysis
+    (dicts of name, method, scenario, params, points, reps, years, warmup)."""
+
+    ident: ClassVar[str] = "run"
+    label: ClassVar[str] = "What was run"
+    tables: list[Table] = field(default_factory=list)
+    derivations: list[str] = field(default_factory=list)
+    comparisons: list[dict[str, str]] = field(default_factory=list)
+    sensitivities: list[dict[str, str]] = field(default_factory=list)
+
+
+def _run_section(inputs: Inputs) -> RunSection:
+    section = RunSection()
     for part in _chunks(inputs.runs, MAX_COLUMNS) if inputs.runs else []:
         fields = [_run_fields(r) for r in part]
-        rows = [[label, *(f[i] for f in fields)] for i, label in enumerate(_RUN_LABELS)]
-        out.append(_table(["", *(r.name for r in part)], rows, cls="run"))
-    if inputs.runs:
-        derivations = {str(r.manifest.get("seed_derivation")) for r in inputs.runs
-                       if r.manifest.get("seed_derivation")}
-        if derivations:
-            out.append("<p class=\"note\">Random streams of replication <i>rep</i>: "
-                       + "; ".join(_esc(d) for d in sorted(derivations))
-                       + ". Runs with the same seed share their random numbers "
-                         "replication by replication (common random numbers).</p>")
+        rows: list[list[Cell]] = [[label, *(f[i] for f in fields)]
+                                  for i, label in enumerate(_RUN_LABELS)]
+        section.tables.append(Table(["", *(r.name for r in part)], rows, cls="run"))
+    section.derivations = sorted({str(r.manifest.get("seed_derivation")) for r in inputs.runs
+                                  if r.manifest.get("seed_derivation")})
     for d, _, meta in inputs.comparisons:
         if meta:
-            out.append(
-                f"<p>Comparison in <code>{_esc(d.name)}</code>: base "
-                f"<b>{_esc(meta.get('base', '-'))}</b>, {_esc(meta.get('reps', '-'))} "
-                f"replications each, seed {_esc(meta.get('seed', '-'))}, common random "
-                f"numbers: {_esc('yes' if meta.get('common_random_numbers') else 'not stated')}"
-                ".</p>")
+            section.comparisons.append({
+                "name": d.name, "base": str(meta.get("base", "-")),
+                "reps": str(meta.get("reps", "-")), "seed": str(meta.get("seed", "-")),
+                "crn": "yes" if meta.get("common_random_numbers") else "not stated"})
     for d, indices, manifest in inputs.sensitivities:
-        scen = (manifest.get("scenario") or {}).get("name", "-")
-        out.append(
-            f"<p>Sensitivity analysis in <code>{_esc(d.name)}</code>: "
-            f"{_esc(manifest.get('method', '-'))} on {_esc(scen)}, "
-            f"{_esc(len(manifest.get('params') or indices.get('param', pd.Series()).unique()))}"
-            f" parameter(s), {_esc(manifest.get('points', '-'))} points of "
-            f"{_esc(manifest.get('reps', '-'))} replication(s), "
-            f"{_esc(_plain(manifest.get('years')))} measured years after "
-            f"{_esc(_plain(manifest.get('warmup_years')))} warm-up years.</p>")
-    out.append("</section>")
-    return "\n".join(out)
+        params = manifest.get("params") or indices.get("param", pd.Series()).unique()
+        section.sensitivities.append({
+            "name": d.name, "method": str(manifest.get("method", "-")),
+            "scenario": str((manifest.get("scenario") or {}).get("name", "-")),
+            "params": str(len(params)), "points": str(manifest.get("points", "-")),
+            "reps": str(manifest.get("reps", "-")), "years": _plain(manifest.get("years")),
+            "warmup": _plain(manifest.get("warmup_years"))})
+    return section
+
+
+# -- headline comparison and KPI summary -------------------------------------------------------
 
 
 def _computed_comparison(inputs: Inputs) -> tuple[pd.DataFrame, str] | None:
@@ -318,15 +364,30 @@ def _is_base(table: pd.DataFrame) -> pd.Series:
     return table["scenario"] == table["scenario"].iloc[0]
 
 
-def _section_comparison(tables: list[tuple[pd.DataFrame, str]]) -> str:
+@dataclass
+class TablesSection(Section):
+    """A section of tables: the headline comparison or the KPI summary."""
+
+    tables: list[Table] = field(default_factory=list)
+
+
+@dataclass
+class ComparisonSection(TablesSection):
+    ident: ClassVar[str] = "comparison"
+    label: ClassVar[str] = "Headline comparison"
+
+
+@dataclass
+class KpiSection(TablesSection):
+    ident: ClassVar[str] = "kpis"
+    label: ClassVar[str] = "KPI summary"
+
+
+def _comparison_section(tables: list[tuple[pd.DataFrame, str]]) -> ComparisonSection | None:
     if not tables:
-        return ""
+        return None
     units = _units()
-    out = ["<section id=\"comparison\"><h2>Headline comparison</h2>",
-           "<p>Per KPI: the base scenario's mean; for each other scenario its mean and the mean "
-           "of the paired differences from the base (replication by replication) with the 95% "
-           "t interval and the difference as a percentage of the base mean. "
-           "<span class=\"sig\">Shaded and marked *</span>: the interval excludes zero.</p>"]
+    section = ComparisonSection()
     for table, note in tables:
         base_rows = table[_is_base(table)]
         base = str(base_rows["scenario"].iloc[0]) if len(base_rows) else str(
@@ -335,80 +396,69 @@ def _section_comparison(tables: list[tuple[pd.DataFrame, str]]) -> str:
         by = {(str(r["kpi"]), str(r["scenario"])): r for _, r in table.iterrows()}
         kpis = _kpi_order(str(k) for k in table["kpi"])
         for part in _chunks(scenarios, MAX_COLUMNS):
-            rows = []
+            rows: list[list[Cell]] = []
             for kpi in kpis:
                 unit = units.get(kpi, "")
                 b = by.get((kpi, base))
                 bmean = _finite(b["mean"]) if b is not None else math.nan
-                cells = [f"<span class=\"kpi\">{_esc(kpi)}</span>"
-                         f"<span class=\"unit\">{_esc(unit)}</span>",
-                         _esc(format_value(bmean, unit))
-                         + (f"<span class=\"ci\">{_esc(_ci(b['ci_low'], b['ci_high'], unit))}"
-                            "</span>" if b is not None else "")]
+                cells: list[Cell] = [
+                    KpiName(kpi, unit),
+                    Estimate(format_value(bmean, unit),
+                             ci=_ci(b["ci_low"], b["ci_high"], unit) if b is not None else None)]
                 for s in part:
                     r = by.get((kpi, s))
                     if r is None:
                         cells.append("-")
                         continue
                     diff = _finite(r["diff"])
-                    sig = str(r.get("significant")).lower() in ("true", "1")
                     pct = (f" ({diff / abs(bmean) * 100:+.1f}%)"
                            if math.isfinite(diff) and math.isfinite(bmean) and bmean != 0
                            else "")
-                    text = (f"{_esc(format_value(r['mean'], unit))}"
-                            f"<span class=\"diff\">&#916; {_esc(_signed(diff, unit))}"
-                            f"{_esc(pct)}{' *' if sig else ''}</span>"
-                            f"<span class=\"ci\">"
-                            f"{_esc(_ci(r['diff_ci_low'], r['diff_ci_high'], unit))}</span>")
-                    cells.append(f"<div class=\"sig\">{text}</div>" if sig else text)
+                    cells.append(Estimate(
+                        format_value(r["mean"], unit),
+                        ci=_ci(r["diff_ci_low"], r["diff_ci_high"], unit),
+                        diff=_signed(diff, unit) + pct,
+                        sig=str(r.get("significant")).lower() in ("true", "1")))
                 rows.append(cells)
-            out.append(_table(["KPI", f"{base} (base): mean, 95% CI"]
-                              + [f"{s}: mean, difference, 95% CI of difference" for s in part],
-                              rows, cls="comparison", raw=True, caption=note))
-    out.append("</section>")
-    return "\n".join(out)
+            section.tables.append(Table(
+                ["KPI", f"{base} (base): mean, 95% CI"]
+                + [f"{s}: mean, difference, 95% CI of difference" for s in part],
+                rows, cls="comparison", caption=note))
+    return section
 
 
-def _section_kpis(inputs: Inputs) -> str:
+def _kpi_section(inputs: Inputs) -> KpiSection | None:
     if not inputs.runs:
-        return ""
+        return None
     units = _units()
     targets = {str(r["kpi"]): r for _, r in figures.read_targets().iterrows()}
     summaries = {r.name: r.summary() for r in inputs.runs}
     kpis = _kpi_order(k for s in summaries.values() for k in s)
     if not kpis:
-        return ""
-    out = ["<section id=\"kpis\"><h2>KPI summary</h2>",
-           "<p>Mean over replications with its 95% t interval. The target band is the England "
-           "2010-11 per-LA calibration band (with the confidence of its source); "
-           "&#10003; the mean lies in the band, &#10007; it does not.</p>"]
+        return None
+    section = KpiSection()
     names = [r.name for r in inputs.runs]
     for part in _chunks(names, MAX_COLUMNS):
-        rows = []
+        rows: list[list[Cell]] = []
         for kpi in kpis:
             t = targets.get(kpi)
             unit = units.get(kpi) or (str(t["unit"]) if t is not None else "")
             band = "" if t is None else (f"{_plain(t['low'])} to {_plain(t['high'])}"
                                          f" ({t.get('confidence', '')})")
-            cells = [f"<span class=\"kpi\">{_esc(kpi)}</span>"
-                     f"<span class=\"unit\">{_esc(unit)}</span>", _esc(band)]
+            cells: list[Cell] = [KpiName(kpi, unit), band]
             for name in part:
                 s = summaries[name].get(kpi) or {}
                 mean = _finite(s.get("mean"))
                 mark = ""
                 if t is not None and math.isfinite(mean):
-                    inside = float(t["low"]) <= mean <= float(t["high"])
-                    mark = (" <span class=\"in\" title=\"in band\">&#10003;</span>" if inside
-                            else " <span class=\"out\" title=\"outside the band\">&#10007;"
-                                 "</span>")
-                cells.append(_esc(format_value(mean, unit)) + mark
-                             + "<span class=\"ci\">"
-                             + _esc(_ci(s.get("ci_low"), s.get("ci_high"), unit)) + "</span>")
+                    mark = "in" if float(t["low"]) <= mean <= float(t["high"]) else "out"
+                cells.append(Estimate(format_value(mean, unit),
+                                      ci=_ci(s.get("ci_low"), s.get("ci_high"), unit),
+                                      band=mark))
             rows.append(cells)
-        out.append(_table(["KPI", "target band"] + [f"{n}: mean, 95% CI" for n in part], rows,
-                          cls="kpis", raw=True))
-    out.append("</section>")
-    return "\n".join(out)
+        section.tables.append(Table(["KPI", "target band"]
+                                    + [f"{n}: mean, 95% CI" for n in part], rows, cls="kpis"))
+    return section
 
 
 # -- figures -----------------------------------------------------------------------------------
@@ -422,6 +472,13 @@ class Embedded:
     caption: str
     png: bytes | None = None
     missing: str = ""
+
+    @property
+    def src(self) -> str | None:
+        """The PNG as a ``data:`` URI, or None when the figure was not drawn."""
+        if self.png is None:
+            return None
+        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
 
 
 def _make(ident: str, caption: str, build: Callable[[], Any], dpi: int = 110) -> Embedded:
@@ -486,29 +543,34 @@ def _validation_sources(inputs: Inputs) -> dict[str, Any]:
     return {r.name: inputs.validation.get(r.name, r) for r in inputs.runs}
 
 
-def _section_figures(figs: list[Embedded]) -> str:
-    if not figs:
-        return ""
-    out = ["<section id=\"figures\"><h2>Figures</h2>"]
-    for f in figs:
-        if f.png is None:
-            out.append(f"<p class=\"missing\" id=\"{_esc(f.ident)}\">Figure not drawn "
-                       f"({_esc(f.caption)}): {_esc(f.missing)}</p>")
-            continue
-        data = base64.b64encode(f.png).decode("ascii")
-        out.append(f"<figure id=\"{_esc(f.ident)}\"><img src=\"data:image/png;base64,{data}\" "
-                   f"alt=\"{_esc(f.caption)}\"><figcaption>{_esc(f.caption)}</figcaption>"
-                   "</figure>")
-    out.append("</section>")
-    return "\n".join(out)
+@dataclass
+class FiguresSection(Section):
+    ident: ClassVar[str] = "figures"
+    label: ClassVar[str] = "Figures"
+    figures: list[Embedded] = field(default_factory=list)
 
 
 # -- validation table --------------------------------------------------------------------------
 
 
-def _section_validation(inputs: Inputs) -> str:
+@dataclass
+class ValidationSection(Section):
+    """The validation table of the first run (``name``), read or computed from ``source``;
+    ``required`` when the table says which targets must be met, ``missed`` those that
+    are not."""
+
+    ident: ClassVar[str] = "validation"
+    label: ClassVar[str] = "Validation"
+    name: str
+    source: str
+    table: Table
+    required: bool = False
+    missed: list[str] = field(default_factory=list)
+
+
+def _validation_section(inputs: Inputs) -> ValidationSection | None:
     if not inputs.runs and not inputs.validation:
-        return ""
+        return None
     base = inputs.runs[0] if inputs.runs else None
     if "" in inputs.validation:
         table, source = inputs.validation[""], "validation.csv"
@@ -519,12 +581,13 @@ def _section_validation(inputs: Inputs) -> str:
         source = (f"computed from {base.path.name}/summary.json and the England 2010-11 "
                   "calibration targets")
     else:
-        return ""
+        return None
     if table.empty:
-        return ""
+        return None
     name = base.name if base is not None else ""
     required = "required" in table.columns
-    rows, missed = [], []
+    rows: list[list[Cell]] = []
+    missed: list[str] = []
     for _, r in table.iterrows():
         unit = str(r.get("unit", ""))
         inside, needed = _truth(r.get("in_band")), _truth(r.get("required"))
@@ -541,17 +604,10 @@ def _section_validation(inputs: Inputs) -> str:
         rows.append([str(r["kpi"]), unit, f"{_plain(r['low'])} to {_plain(r['high'])}",
                      str(r.get("confidence", "")), format_value(r["mean"], unit),
                      _ci(r.get("ci_low"), r.get("ci_high"), unit), mark])
-    verdict = ""
-    if required:
-        verdict = ("<p><b>Every high- and medium-confidence target is met.</b></p>" if not missed
-                   else f"<p><b>{len(missed)} required target(s) missed:</b> "
-                        f"{_esc(', '.join(missed))}.</p>")
-    return ("<section id=\"validation\"><h2>Validation</h2>"
-            f"<p>{_esc(name)} against the calibration targets ({_esc(source)}). A "
-            "low-confidence band is a plausibility check, not a fitting target.</p>" + verdict
-            + _table(["KPI", "unit", "target band", "confidence", "mean", "95% CI",
-                      "mean in band"], rows, cls="validation")
-            + "</section>")
+    return ValidationSection(name, source, Table(
+        ["KPI", "unit", "target band", "confidence", "mean", "95% CI", "mean in band"], rows,
+        cls="validation"), required=required, missed=missed)
+
 
 
 def _truth(value: Any) -> bool | None:
@@ -689,15 +745,37 @@ def _value_text(v: Any) -> str:
     return str(v)
 
 
-def _section_assumptions(inputs: Inputs) -> str:
+@dataclass
+class Assumptions:
+    """The assumptions of one scenario: its description, the names of its files (base
+    first), when its changes start (years, "" from the start), the table of parameters
+    that differ from ``base_name`` (None when none differ) and the free notes of its files
+    as (file name, note)."""
+
+    name: str
+    slug: str
+    description: str
+    files: list[str]
+    start: str
+    base_name: str
+    baseline_missing: bool = False
+    table: Table | None = None
+    notes: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class AssumptionsSection(Section):
+    ident: ClassVar[str] = "assumptions"
+    label: ClassVar[str] = "Scenario assumptions"
+    scenarios: list[Assumptions] = field(default_factory=list)
+
+
+def _assumptions_section(inputs: Inputs) -> AssumptionsSection | None:
     if not inputs.runs:
-        return ""
+        return None
     from sim.parameters import SCHEMA
 
-    out = ["<section id=\"assumptions\"><h2>Scenario assumptions</h2>",
-           "<p>For each scenario: its description and every parameter that differs from the "
-           "baseline, with its unit and the comment lines written above it in the scenario "
-           "file (the reason and the evidence).</p>"]
+    section = AssumptionsSection()
     cache: dict[str, Comments] = {}
 
     def comments(path: str) -> Comments:
@@ -718,26 +796,20 @@ def _section_assumptions(inputs: Inputs) -> str:
         files = [str(f) for f in scenario.get("files") or []]
         provenance = scenario.get("provenance") or {}
         base_values, base_name = _baseline_values(run)
-        out.append(f"<h3 id=\"assumptions-{_esc(_slug(run.name))}\">{_esc(run.name)}</h3>")
-        out.append(f"<p>{_esc(scenario.get('description') or '(no description)')}</p>")
-        if files:
-            out.append("<p class=\"note\">Scenario files, base first: "
-                       + " &#8594; ".join(f"<code>{_esc(Path(f).name)}</code>" for f in files)
-                       + "</p>")
         start = _start_year(files)
-        if start > 0:
-            out.append(f"<p>The changes take effect {_esc(_plain(start))} years into the run; "
-                       "before then the root scenario of the chain applies.</p>")
-        changed = [k for k, v in run.values.items() if k in base_values and base_values[k] != v]
-        changed += [k for k in run.values if base_values and k not in base_values]
+        item = Assumptions(
+            name=run.name, slug=_slug(run.name),
+            description=str(scenario.get("description") or "(no description)"),
+            files=[Path(f).name for f in files], start=_plain(start) if start > 0 else "",
+            base_name=base_name)
+        section.scenarios.append(item)
         if not base_values:
-            out.append("<p class=\"note\">The baseline scenario could not be loaded, so the "
-                       "changed parameters cannot be listed.</p>")
+            item.baseline_missing = True
             continue
-        if not changed:
-            out.append(f"<p>No parameter differs from {_esc(base_name)}.</p>")
-        else:
-            rows = []
+        changed = [k for k, v in run.values.items() if k in base_values and base_values[k] != v]
+        changed += [k for k in run.values if k not in base_values]
+        if changed:
+            rows: list[list[Cell]] = []
             for key in [k for k in SCHEMA if k in changed] + [k for k in changed
                                                               if k not in SCHEMA]:
                 param = SCHEMA.get(key)
@@ -752,20 +824,13 @@ def _section_assumptions(inputs: Inputs) -> str:
                              _value_text(run.values[key]), _unit_text(param),
                              " ".join(reason) if reason else "(no comment in the file)",
                              where])
-            out.append(_table(["parameter", base_name, "value", "unit", "reason and evidence",
-                               "set in"], rows, cls="assumptions"))
-        notes = []
+            item.table = Table(["parameter", base_name, "value", "unit", "reason and evidence",
+                                "set in"], rows, cls="assumptions")
         for f in files:
             if Path(f).stem == base_name and base_name == "baseline":
                 continue
-            for n in comments(f).notes:
-                notes.append((Path(f).name, n))
-        if notes:
-            out.append("<p class=\"note\">Notes in the scenario files:</p><ul class=\"notes\">"
-                       + "".join(f"<li><code>{_esc(f)}</code>: {_esc(n)}</li>"
-                                 for f, n in notes) + "</ul>")
-    out.append("</section>")
-    return "\n".join(out)
+            item.notes += [(Path(f).name, n) for n in comments(f).notes]
+    return section
 
 
 def _slug(text: str) -> str:
@@ -774,59 +839,18 @@ def _slug(text: str) -> str:
 
 # -- the page ----------------------------------------------------------------------------------
 
-CSS = """
-:root { color-scheme: light; }
-* { box-sizing: border-box; }
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
-       sans-serif; color: #111; background: #fff; line-height: 1.45; margin: 0 auto;
-       padding: 1.5rem 1.25rem 3rem; max-width: 78rem; font-size: 15px; }
-h1 { font-size: 1.7em; margin: 0 0 .3rem; }
-h2 { font-size: 1.35em; margin: 2rem 0 .6rem; padding-bottom: .2rem;
-     border-bottom: 2px solid #333; }
-h3 { font-size: 1.1em; margin: 1.4rem 0 .4rem; }
-p { margin: .4rem 0 .7rem; max-width: 60rem; }
-code { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace;
-       font-size: .9em; }
-nav ol { columns: 2; margin: .4rem 0 0; padding-left: 1.4rem; }
-nav a, a { color: #0b4f8a; }
-.note { color: #444; font-size: .92em; }
-.missing { color: #8a1c1c; font-style: italic; }
-.table-wrap { overflow-x: auto; margin: .5rem 0 1rem; }
-table { border-collapse: collapse; width: 100%; font-size: .87em; }
-caption { caption-side: bottom; text-align: left; color: #555; font-size: .92em;
-          padding-top: .3rem; }
-th, td { border: 1px solid #bbb; padding: .25rem .45rem; vertical-align: top;
-         text-align: left; overflow-wrap: break-word; }
-th { background: #eee; font-weight: 600; }
-tbody tr:nth-child(even) td { background: #fafafa; }
-td .kpi { display: block; font-weight: 600; overflow-wrap: anywhere; }
-td .unit, td .ci, td .diff { display: block; color: #555; font-size: .92em; }
-td .diff { color: #111; font-size: .96em; }
-.sig { background: #e4e4e4; font-weight: 600; }
-div.sig { margin: -.25rem -.45rem; padding: .25rem .45rem; }
-.in { color: #1a5e20; font-weight: 700; }
-.out { color: #8a1c1c; font-weight: 700; }
-table.run td:first-child { font-weight: 600; white-space: nowrap; width: 10rem; }
-table.assumptions td:nth-child(5) { min-width: 18rem; }
-figure { margin: 1rem 0 1.6rem; }
-figure img { display: block; max-width: 100%; height: auto; border: 1px solid #ddd; }
-figcaption { font-size: .9em; color: #444; margin-top: .3rem; }
-ul.notes { font-size: .92em; color: #333; }
-@media print {
-  @page { size: A4; margin: 14mm 12mm; }
-  body { max-width: none; padding: 0; font-size: 9.5pt; }
-  nav { display: none; }
-  h2 { break-after: avoid; page-break-after: avoid; }
-  h3 { break-after: avoid; }
-  .table-wrap { overflow: visible; }
-  table { font-size: 7.5pt; }
-  td .unit, td .ci { font-size: 7pt; }
-  tr, figure, img { break-inside: avoid; page-break-inside: avoid; }
-  figure img { border: none; max-height: 24cm; width: auto; }
-  a { color: inherit; text-decoration: none; }
-  .sig, th { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-}
-"""
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    """The templates of the report (``sim/outputs/templates``), HTML-escaping every value."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("sim.outputs", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 def render(inputs: Inputs) -> str:
@@ -834,29 +858,25 @@ def render(inputs: Inputs) -> str:
     tables = _comparisons(inputs)
     names = [r.name for r in inputs.runs] or [d.name for d, _, _ in inputs.sensitivities]
     title = "Child's journey simulator: " + (", ".join(names) if names else "report")
-    sections = [
-        ("run", "What was run", _section_run(inputs)),
-        ("comparison", "Headline comparison", _section_comparison(tables)),
-        ("kpis", "KPI summary", _section_kpis(inputs)),
-        ("figures", "Figures", _section_figures(_figures(inputs, tables))),
-        ("validation", "Validation", _section_validation(inputs)),
-        ("assumptions", "Scenario assumptions", _section_assumptions(inputs)),
+    figs = _figures(inputs, tables)
+    sections: list[Section | None] = [
+        _run_section(inputs),
+        _comparison_section(tables),
+        _kpi_section(inputs),
+        FiguresSection(figures=figs) if figs else None,
+        _validation_section(inputs),
+        _assumptions_section(inputs),
     ]
-    sections = [s for s in sections if s[2]]
-    nav = "".join(f"<li><a href=\"#{ident}\">{_esc(label)}</a></li>"
-                  for ident, label, _ in sections)
-    lead = ""
+    lead = None
     if inputs.runs:
         first = inputs.runs[0]
-        lead = (f"<p class=\"lead\">{len(inputs.runs)} scenario run(s); "
-                f"{_esc(_plain(first.years))} measured years after "
-                f"{_esc(_plain(first.warmup_years))} warm-up years (of the first run). "
-                "Intervals are 95% Student t intervals over replications.</p>")
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{_esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-            f"<header><h1>{_esc(title)}</h1>{lead}<nav><ol>{nav}</ol></nav></header>\n"
-            "<main>\n" + "\n".join(s[2] for s in sections) + "\n</main>\n</body>\n</html>\n")
+        lead = {"runs": str(len(inputs.runs)), "years": _plain(first.years),
+                "warmup": _plain(first.warmup_years)}
+    page = _environment().get_template("report.html.j2").render(
+        title=title, lead=lead, sections=[s for s in sections if s is not None])
+    # Jinja writes an escaped double quote as &#34;; the same character as &quot;, which
+    # reads better (a &#34; typed in a text is itself escaped, to &amp;#34;).
+    return page.replace("&#34;", "&quot;")
 
 
 def build_report(dirs: Sequence[Path], out: Path | None = None) -> Path:
