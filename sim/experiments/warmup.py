@@ -253,7 +253,8 @@ def suggest_warmup(
 
     Other keyword arguments (``workers``, ``backend``, ``resume``, ``overwrite``,
     ``progress``, ``command``, ``simulate``) go to
-    :func:`sim.experiments.runs.run_experiment`. Writes the records, ``warmup.json``, ``warmup.csv`` and ``warmup-<stock>.png`` to ``out_dir``.
+    :func:`sim.experiments.runs.run_experiment`. Writes the records, ``warmup.json``,
+    ``warmup.csv`` and ``warmup-<stock>.png`` to ``out_dir``.
     """
     from sim.experiments.runs import (
         ExperimentError,
