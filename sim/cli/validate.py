@@ -41,7 +41,7 @@ def _validate_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sim.experiments.runs import ExperimentError, check_experiment, locked, run_experiment
-    from sim.experiments.validation import format_table, validation_table, write_validation
+    from sim.outputs.validation import format_table, validation_table, write_validation
     from sim.outputs.targets import TargetsError, check_targets
 
     (scenario,) = load_scenarios([args.scenario])

@@ -89,8 +89,12 @@ def die_with_parent(parent: int) -> None:
     On Linux, ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` has the kernel kill it the moment its
     parent exits. Everywhere, a daemon thread checks every :data:`WATCH_INTERVAL` seconds
     that the parent is still there (``os.getppid()`` changes when it dies) and ends the
-    process if not. A parent already gone when this is called ends it at once.
+    process if not. A parent already gone when this is called ends it at once. SIGTERM
+    gets its default action back (a forked worker inherits the handler with which the
+    command line turns SIGTERM into an interrupt, and must not outlive being stopped).
     """
+    with contextlib.suppress(ValueError, OSError):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if sys.platform.startswith("linux"):
         with contextlib.suppress(Exception):
             import ctypes

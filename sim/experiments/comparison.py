@@ -136,15 +136,14 @@ def run_comparison(
                          command=command)
 
     def check() -> Any:
-        plan = plan_directory(
-            out, kind="comparison", resume=resume, overwrite=overwrite,
-            differs="set of scenarios (or seed, years or warm-up)",
-            same=lambda old: _same(old, manifest))
         for s in every:
             check_experiment(s, reps=1 if auto else int(reps), seed=seed, years=years,
                              warmup=warmup, out_dir=dirs[s.name], resume=resume,
                              overwrite=overwrite)
-        return plan
+        return plan_directory(
+            out, kind="comparison", resume=resume, overwrite=overwrite,
+            differs="set of scenarios (or seed, years or warm-up)",
+            same=lambda old: _same(old, manifest))
 
     check()  # every directory, before anything is touched
     with locked(out):

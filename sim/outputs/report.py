@@ -122,6 +122,8 @@ def _check_comparison(table: pd.DataFrame, where: str) -> pd.DataFrame:
     from sim.outputs.comparison import COLUMNS
 
     _check_columns(table, COLUMNS, where)
+    if table.empty:
+        raise ReportError(f"{where}: the comparison has no rows")
     for col in ("kpi", "scenario"):
         if table[col].isna().any():
             raise ReportError(f"{where}: column {col} has empty cells")
