@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 from fakes import CALLS_ENV, referrals_simulate
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from sim import cli
@@ -95,6 +95,8 @@ def run_cli(argv: list[str]) -> tuple[int, str]:
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         code = cli.main(argv)
     text = err.getvalue()
+    with contextlib.suppress(Exception):  # outside a hypothesis test
+        event(f"{argv[0]} exit {code}")
     assert "Traceback" not in text, text
     return code, text
 
@@ -431,7 +433,7 @@ def test_validate_checks_targets_before_running(how: str) -> None:
 def test_zz_case_counts(capsys: pytest.CaptureFixture) -> None:
     """How many generated cases each property ran (when run with the module)."""
     with capsys.disabled():
-        print("\nnothing-lost cases:", dict(CASES), "total", sum(CASES.values()))
+        print("\nnothing-lost cases:", dict(CASES), "total", sum(CASES.values()))  # noqa: T201
 
 
 # -- the rules, one example each -----------------------------------------------------------------
