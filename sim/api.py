@@ -177,6 +177,7 @@ def run(
     backend: Any = None,
     scheduler: str | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     kpi: str | None = None,
     precision: float = 0.05,
     max_reps: int = 50,
@@ -197,6 +198,8 @@ def run(
     backend : ``"local"``, ``"dask"`` or a backend object (see :mod:`sim.experiments.backends`).
     scheduler : a Dask scheduler address (implies ``backend="dask"``).
     resume : keep replications already finished in ``out``.
+    overwrite : replace an earlier run's results in ``out`` (only the files its manifest
+        owns are removed); without it or ``resume``, a directory holding results is refused.
     progress : show a progress bar (after a second).
 
     Examples
@@ -214,6 +217,7 @@ def run(
     decision = None
     with _backend(backend, workers, scheduler) as be, _progress(progress, sc.name) as bar:
         common = dict(seed=seed, years=years, warmup=warmup, out_dir=out_dir, resume=resume,
+                      overwrite=overwrite,
                       backend=be, progress=bar, command="sim.api.run")
         if reps == "auto":
             if kpi is None:
@@ -242,6 +246,7 @@ def compare(
     backend: Any = None,
     scheduler: str | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     kpi: str | None = None,
     precision: float = 0.05,
     max_reps: int = 50,
@@ -281,7 +286,8 @@ def compare(
     try:
         with _backend(backend, workers, scheduler) as be:
             comp = run_comparison(b, others, reps=reps, seed=seed, years=years, warmup=warmup,
-                                  out_dir=out_dir, resume=resume, backend=be, progress=bar,
+                                  out_dir=out_dir, resume=resume,
+                                  overwrite=overwrite, backend=be, progress=bar,
                                   command="sim.api.compare", kpi=kpi, precision=precision,
                                   max_reps=max_reps)
     finally:
@@ -313,6 +319,7 @@ def sensitivity(
     backend: Any = None,
     scheduler: str | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     charts: bool = True,
     progress: bool = False,
 ) -> pd.DataFrame:
@@ -338,7 +345,8 @@ def sensitivity(
             _progress(progress, sc.name, "run") as bar:
         res = run_sensitivity(sc, method=method, kpis=list(kpis), samples=samples,
                               params=params, reps=reps, seed=seed, years=years, warmup=warmup,
-                              out_dir=out_dir, levels=levels, resume=resume, backend=be,
+                              out_dir=out_dir, levels=levels, resume=resume,
+                              overwrite=overwrite, backend=be,
                               progress=bar, command="sim.api.sensitivity", charts=charts)
     table = res.indices.copy()
     table.attrs["out_dir"] = os.fspath(out_dir)
@@ -362,6 +370,7 @@ def warmup(
     backend: Any = None,
     scheduler: str | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     chart: bool = True,
     progress: bool = False,
 ) -> WarmupResult:
@@ -382,7 +391,8 @@ def warmup(
     out_dir = _out(out, f"warmup-{sc.name}")
     with _backend(backend, workers, scheduler) as be, _progress(progress, sc.name) as bar:
         return suggest_warmup(sc, stock=stock, reps=reps, years=years, seed=seed,
-                              out_dir=out_dir, backend=be, resume=resume, progress=bar,
+                              out_dir=out_dir, backend=be, resume=resume,
+                              overwrite=overwrite, progress=bar,
                               chart=chart, command="sim.api.warmup")
 
 

@@ -38,5 +38,5 @@ def scale_to_population(scenario: Any, children: int) -> Any:
     overrides: dict[str, Any] = {"population.child_population": int(children)}
     for key in CAPACITY_KEYS:
         overrides[key] = float(scenario[key]) * factor
-    return scenario.with_values(overrides, name=f"{scenario.name}@{children}",
+    return scenario.with_values(overrides, name=f"{scenario.name}-{children}",
                                 source=f"<scaled to {children} children>")

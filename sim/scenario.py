@@ -23,8 +23,13 @@ its chain (usually the baseline) applies. So ``base = "flexible_assessment"`` wi
 warm-up), and the transition can be measured.
 
 Every value is checked against its :class:`~sim.parameters.Param` (type, allowed range,
-choices). A bad input raises one :class:`ScenarioError` naming the file where the value
-was written, the dotted key path and what is allowed. Sections and keys come from the
+choices), and the resolved values against the rules between fields (:data:`RULES`: time
+shares summing to at most 1, thresholds in order, divisors positive, some case weight);
+``start_year`` is checked against the length of a run where the run is set up
+(:func:`check_start_year`). A scenario's ``name`` (default: the file stem) must match
+:data:`NAME_PATTERN`: it names the result directory. A bad input raises one
+:class:`ScenarioError` naming the file where the value was written, the dotted key path and
+what is allowed. A file may start with a UTF-8 byte-order mark. Sections and keys come from the
 schema alone, so a parameter added there is validated here with no change.
 """
 
@@ -37,8 +42,9 @@ import logging
 import math
 import numbers
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -48,8 +54,13 @@ from sim.parameters import META_KEYS, SCHEMA, SECTIONS, STRUCTURAL
 
 __all__ = [
     "ENV_VAR",
+    "NAME_PATTERN",
+    "RULES",
     "Scenario",
     "ScenarioError",
+    "check_name",
+    "check_rules",
+    "check_start_year",
     "find_scenario",
     "list_scenarios",
     "load_scenario",
@@ -65,6 +76,15 @@ ENV_VAR: str = "CHILDSIM_SCENARIOS"
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _SUFFIX = ".toml"
+
+#: Longest scenario name.
+NAME_MAX = 64
+#: What a scenario name may be: letters, digits, ``-``, ``_`` and ``.``, not starting with
+#: ``.``, at most :data:`NAME_MAX` characters (ASCII only). A name becomes a directory name
+#: (``results/<name>/``), so nothing else is allowed.
+NAME_PATTERN = re.compile(rf"[A-Za-z0-9_-][A-Za-z0-9._-]{{0,{NAME_MAX - 1}}}")
+_NAME_RULE = (f"letters, digits, '-', '_' and '.', not starting with '.', at most {NAME_MAX} "
+              "characters")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,6 +316,122 @@ def _flatten_overrides(overrides: Mapping[str, Any], file: str | os.PathLike[str
     return out
 
 
+def check_name(name: Any, file: str | os.PathLike[str] | None, key: str = "name") -> str:
+    """Return ``name`` if it is a valid scenario name (:data:`NAME_PATTERN`), else raise
+    :class:`ScenarioError` naming ``file`` and ``key``."""
+    if not isinstance(name, str):
+        raise ScenarioError(file, key, f"expected a string, got {_type_text(name)} {_show(name)}")
+    if NAME_PATTERN.fullmatch(name) is None:
+        shown = _show(name if len(name) <= 80 else name[:77] + "...")
+        raise ScenarioError(file, key, f"{shown} is not a valid scenario name; allowed "
+                                       f"{_NAME_RULE}")
+    return name
+
+
+# ---------------------------------------------------------------------------------------------
+# rules between fields
+# ---------------------------------------------------------------------------------------------
+
+#: The time shares of a social worker's week: together at most 1 (the rest is direct work).
+TIME_SHARES: tuple[str, ...] = ("time.recording_share", "time.travel_share", "time.other_share")
+#: Case weights: not all 0 (caseloads would mean nothing).
+WEIGHTS: tuple[str, ...] = tuple(k for k in SCHEMA if k.startswith("weights."))
+
+
+def _shares_rule(v: Mapping[str, Any]) -> str | None:
+    total = sum(float(v[k]) for k in TIME_SHARES)
+    if total > 1 + 1e-12:
+        return f"the time shares sum to {total:g}; they must sum to at most 1"
+    return None
+
+
+def _ordered(low: str, high: str, what: str) -> Callable[[Mapping[str, Any]], str | None]:
+    def rule(v: Mapping[str, Any]) -> str | None:
+        if float(v[low]) > float(v[high]):
+            return (f"{low.split('.')[-1]} ({v[low]:g}) is above {high.split('.')[-1]} "
+                    f"({v[high]:g}); {what}")
+        return None
+
+    return rule
+
+
+def _positive(key: str, why: str) -> Callable[[Mapping[str, Any]], str | None]:
+    def rule(v: Mapping[str, Any]) -> str | None:
+        return None if float(v[key]) > 0 else f"must be above 0 ({why}), got {v[key]:g}"
+
+    return rule
+
+
+def _at_least(key: str, low: float, why: str) -> Callable[[Mapping[str, Any]], str | None]:
+    def rule(v: Mapping[str, Any]) -> str | None:
+        return None if float(v[key]) >= low else f"must be at least {low:g} ({why}), got {v[key]:g}"
+
+    return rule
+
+
+def _weights_rule(v: Mapping[str, Any]) -> str | None:
+    if all(float(v[k]) == 0 for k in WEIGHTS):
+        return "every case weight is 0; at least one must be above 0"
+    return None
+
+
+#: Rules between fields, checked on every resolved scenario: ``(keys, rule)``, where
+#: ``rule(values)`` returns what is wrong, or None.
+RULES: tuple[tuple[tuple[str, ...], Callable[[Mapping[str, Any]], str | None]], ...] = (
+    (TIME_SHARES, _shares_rule),
+    (("front_door.early_help_threshold", "front_door.referral_threshold"),
+     _ordered("front_door.early_help_threshold", "front_door.referral_threshold",
+              "the early-help threshold must not be above the referral threshold")),
+    (("front_door.nfa_threshold", "front_door.referral_threshold"),
+     _ordered("front_door.nfa_threshold", "front_door.referral_threshold",
+              "a referral cannot be closed for a signal above the one that made it a "
+              "referral")),
+    (("front_door.referral_threshold", "front_door.urgent_threshold"),
+     _ordered("front_door.referral_threshold", "front_door.urgent_threshold",
+              "the urgent threshold must not be below the referral threshold")),
+    (("front_door.productive_share",),
+     _positive("front_door.productive_share", "screening time is divided by it")),
+    (("supervision.managers",),
+     _at_least("supervision.managers", 1.0, "at least one team manager")),
+    (WEIGHTS, _weights_rule),
+)
+
+
+def check_rules(values: Mapping[str, Any], provenance: Mapping[str, Any] | None = None,
+                file: str | os.PathLike[str] | None = None,
+                files: tuple[Path, ...] = ()) -> None:
+    """Check the rules between fields (:data:`RULES`) on resolved ``values``.
+
+    Raises :class:`ScenarioError` naming the keys and the file that set the last of them
+    in the chain ``files`` (by ``provenance``), else ``file``.
+    """
+    for keys, rule in RULES:
+        problem = rule(values)
+        if problem is None:
+            continue
+        where: Any = file
+        if provenance is not None:
+            set_by = [provenance.get(k) for k in keys if provenance.get(k) is not None]
+            order = {Path(f): i for i, f in enumerate(files)}
+            if set_by:
+                where = max(set_by, key=lambda f: order.get(Path(f), len(order)))
+        raise ScenarioError(where, ", ".join(keys), problem)
+
+
+def check_start_year(scenario: Any, *, years: float, warmup: float) -> None:
+    """Raise :class:`ScenarioError` when ``scenario.start_year`` lies outside a run of
+    ``warmup`` + ``years`` years (the change would never apply)."""
+    start = float(getattr(scenario, "start_year", 0.0) or 0.0)
+    end = float(warmup) + float(years)
+    if start > 0 and start >= end:
+        files = tuple(getattr(scenario, "files", ()) or ())
+        raise ScenarioError(
+            files[-1] if files else None, "start_year",
+            f"{start:g} years is not inside the run ({float(warmup):g} warm-up + "
+            f"{float(years):g} measured = {end:g} years), so the change would never apply; "
+            "use a longer run or an earlier start_year")
+
+
 # ---------------------------------------------------------------------------------------------
 # files
 # ---------------------------------------------------------------------------------------------
@@ -316,7 +452,7 @@ class _File:
 def _parse_file(path: Path) -> _File:
     """Read, parse and validate one scenario file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is allowed
     except FileNotFoundError:
         raise ScenarioError(path, None, "no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -348,6 +484,8 @@ def _parse_file(path: Path) -> _File:
             if top == "base" and not value.strip():
                 raise ScenarioError(path, top, "expected the name or path of a scenario, "
                                                "got an empty string")
+            if top == "name":
+                check_name(value, path)
             meta[top] = value
         elif top in SECTIONS:
             if not isinstance(value, Mapping):
@@ -391,8 +529,13 @@ def _resolve_base(base: str, file: Path) -> Path:
     candidates = [here / base]
     if not base.endswith(_SUFFIX):
         candidates.append(here / f"{base}{_SUFFIX}")
+    if "\x00" in base:
+        raise ScenarioError(file, "base", f"{_show(base)} is not a file name")
     for candidate in candidates:
         if candidate.is_file():
+            if candidate.suffix != _SUFFIX:
+                raise ScenarioError(file, "base", f"{_show(base)} names {candidate}, which is "
+                                                  f"not a scenario file (*{_SUFFIX})")
             return candidate.resolve()
     if not _looks_like_path(base):
         for d in scenario_dirs():
@@ -418,7 +561,18 @@ def _load_chain(top: Path) -> list[_File]:
             [parsed.base] if isinstance(parsed.base, str) else parsed.base)
         out: list[_File] = []
         for base in bases:
-            for f in chain_of(_resolve_base(base, path), [*stack, path]):
+            target = _resolve_base(base, path)
+            try:
+                chain = chain_of(target, [*stack, path])
+            except ScenarioError as exc:
+                if exc.key is not None or exc.file is None or \
+                        Path(exc.file).resolve() != target:
+                    raise  # a value inside the base: reported where it was written
+                # the base file as a whole is unreadable or not TOML: the fault is here
+                raise ScenarioError(path, "base", f"base scenario {_show(base)} ({target}) "
+                                                  f"is not a valid scenario file: "
+                                                  f"{exc.message}") from None
+            for f in chain:
                 if all(f.path != g.path for g in out):
                     out.append(f)
         out.append(parsed)
@@ -552,7 +706,7 @@ class Scenario:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def with_values(self, overrides: Mapping[str, Any], *, name: str | None = None,
-                    source: str = "<overrides>") -> Scenario:
+                    source: str = "<overrides>", rules: bool = True) -> Scenario:
         """A copy with some values changed, validated like a scenario file.
 
         Parameters
@@ -563,13 +717,20 @@ class Scenario:
             Name of the new scenario (default: this scenario's name).
         source : str
             Where the overrides come from: the "file" named in errors and provenance.
+        rules : bool
+            Whether to check the rules between fields (:data:`RULES`); sample points of a
+            sensitivity analysis, which vary each parameter over its plausible range
+            independently, are not.
 
         Raises
         ------
         ScenarioError
-            With ``file`` set to ``source``, for an unknown key or a bad value.
+            With ``file`` set to ``source``, for an unknown key, a bad value or name, or a
+            broken rule.
         """
         src = Path(source)
+        if name is not None:
+            check_name(name, src)
         changed = _flatten_overrides(overrides, src)
         values = dict(self.values)
         values.update(changed)
@@ -578,6 +739,10 @@ class Scenario:
         before = None
         if self.before is not None:  # common changes apply before and after start_year
             before = _schema_order({**self.before, **changed})
+        if rules:
+            check_rules(values, file=src)
+            if before is not None:
+                check_rules(before, file=src)
         return Scenario(self.name if name is None else name, self.description,
                         _schema_order(values), self.files, _schema_order(provenance),
                         self.start_year, before)
@@ -673,6 +838,11 @@ def load_scenario(name_or_path: str | os.PathLike[str]) -> Scenario:
             raise ScenarioError(f.path, "start_year", "start_year is allowed only in the "
                                 f"scenario being run, not in a base of {top.path.name}")
     name = top.name if top.name is not None else top.path.stem
+    if top.name is None and NAME_PATTERN.fullmatch(name) is None:
+        raise ScenarioError(top.path, "name", f"the file name gives the scenario name "
+                                              f"{_show(name)}, which is not valid (allowed "
+                                              f"{_NAME_RULE}); set name = \"...\" in the file")
+    check_rules(values, provenance, files=files)
     description = next((f.description for f in reversed(chain) if f.description is not None), "")
     logger.debug("loaded scenario %s from %s", name, " -> ".join(str(p) for p in files))
     start_year = top.start_year or 0.0
@@ -680,6 +850,7 @@ def load_scenario(name_or_path: str | os.PathLike[str]) -> Scenario:
     if start_year > 0:
         before = dict(chain[0].values)
         _check_complete(before, files[:1])
+        check_rules(before, file=files[0])
         for key in STRUCTURAL:
             if before[key] != values[key]:
                 raise ScenarioError(top.path, key, f"cannot change part-way through a run "

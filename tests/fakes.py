@@ -102,3 +102,14 @@ def transient_simulate(scenario, *, rep, seed, warmup_years, years, journey_sink
     _note_call(rep)
     emit_referrals(journey_sink, rep, 10, warmup_years, years)
     return stocks_frame(rep, seed, warmup_years, years, transient_months=20)
+
+
+def slow_simulate(scenario, *, rep, seed, warmup_years, years, journey_sink):
+    """Like :func:`referrals_simulate`, after sleeping ``CHILDSIM_TEST_SLEEP`` seconds
+    (default 60): a replication still running when its run is killed."""
+    import time
+
+    _note_call(rep)
+    time.sleep(float(os.environ.get("CHILDSIM_TEST_SLEEP", "60")))
+    emit_referrals(journey_sink, rep, referrals_of(rep), warmup_years, years)
+    return stocks_frame(rep, seed, warmup_years, years)

@@ -195,15 +195,81 @@ def test_resume_refuses_other_scenario(tmp_path: Path, baseline, fake_model) -> 
     assert len(list((tmp_path / "replications").iterdir())) == 2
 
 
-def test_fresh_run_clears_old_results_only(tmp_path: Path, baseline, fake_model) -> None:
+def test_results_are_replaced_only_when_asked_and_only_ours(tmp_path: Path, baseline,
+                                                            fake_model) -> None:
     experiment.run_experiment(baseline, reps=3, seed=1, out_dir=tmp_path, workers=1, **SHORT)
     (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "replications" / "mine.txt").write_text("mine too")
+    before = sorted(p.name for p in (tmp_path / "replications").iterdir())
+    for kw in ({}, {"resume": True}):  # another seed: refused, with or without resume
+        with pytest.raises(experiment.ExperimentError, match="--overwrite"):
+            experiment.run_experiment(baseline, reps=2, seed=2, out_dir=tmp_path, workers=1,
+                                      **kw, **SHORT)
+    with pytest.raises(experiment.ExperimentError, match="--resume"):  # the same: refused
+        experiment.run_experiment(baseline, reps=3, seed=1, out_dir=tmp_path, workers=1,
+                                  **SHORT)
+    assert sorted(p.name for p in (tmp_path / "replications").iterdir()) == before
     res = experiment.run_experiment(baseline, reps=2, seed=2, out_dir=tmp_path, workers=1,
-                                    **SHORT)
+                                    overwrite=True, **SHORT)
     assert sorted(p.name for p in (tmp_path / "replications").iterdir()) == [
-        "rep-0000.json", "rep-0001.json"]
+        "mine.txt", "rep-0000.json", "rep-0001.json"]
     assert sorted(res.stocks()["rep"].unique()) == [0, 1]
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_resume_with_fewer_reps_keeps_them_all(tmp_path: Path, baseline, fake_model) -> None:
+    first = experiment.run_experiment(baseline, reps=4, seed=1, out_dir=tmp_path, workers=1,
+                                      **SHORT)
+    again = experiment.run_experiment(baseline, reps=2, seed=1, out_dir=tmp_path, workers=1,
+                                      resume=True, **SHORT)
+    pd.testing.assert_frame_equal(first.per_rep, again.per_rep)
+    assert again.notes and "4 replications" in again.notes[0]
+    assert len(list((tmp_path / "replications").glob("rep-*.json"))) == 4
+
+
+def test_half_written_replication_is_ignored_then_removed(tmp_path: Path, baseline,
+                                                          fake_model) -> None:
+    experiment.run_experiment(baseline, reps=3, seed=1, out_dir=tmp_path, workers=1, **SHORT)
+    output.replication_path(tmp_path, 1).unlink()  # interrupted before its record
+    loaded = experiment.load_result(tmp_path)
+    assert list(loaded.per_rep.index) == [0, 2]
+    assert sorted(loaded.stocks()["rep"].unique()) == [0, 2]
+    assert sorted(loaded.journeys(["rep"])["rep"].unique()) == [0, 2]
+    resumed = experiment.run_experiment(baseline, reps=3, seed=1, out_dir=tmp_path,
+                                        workers=1, resume=True, **SHORT)
+    assert list(resumed.per_rep.index) == [0, 1, 2]
+
+
+def test_a_second_writer_is_refused_at_once(tmp_path: Path, baseline, fake_model) -> None:
+    import multiprocessing
+
+    from sim.outputs.files import DirectoryLock
+
+    ready, done = multiprocessing.Event(), multiprocessing.Event()
+    holder = multiprocessing.get_context("fork").Process(
+        target=_hold_lock, args=(str(tmp_path), ready, done))
+    holder.start()
+    try:
+        assert ready.wait(30)
+        with pytest.raises(experiment.ExperimentError, match="in use") as info:
+            experiment.run_experiment(baseline, reps=1, seed=1, out_dir=tmp_path, workers=1,
+                                      **SHORT)
+        assert str(holder.pid) in str(info.value)
+        assert not (tmp_path / "manifest.json").exists()
+    finally:
+        done.set()
+        holder.join(30)
+    with DirectoryLock(tmp_path):  # free again, and removed on release
+        pass
+    assert not (tmp_path / ".childsim.lock").exists()
+
+
+def _hold_lock(path: str, ready, done) -> None:
+    from sim.outputs.files import DirectoryLock
+
+    with DirectoryLock(path):
+        ready.set()
+        done.wait(30)
 
 
 def _failing_simulate(scenario, *, rep, seed, warmup_years, years, journey_sink):

@@ -12,10 +12,13 @@ Exit codes: 0 success, 2 bad input (scenario, options), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 from sim import __version__
 from sim.cli import (
@@ -77,6 +80,27 @@ def _configure_logging(verbose: bool) -> None:
         logger.setLevel(logging.INFO)
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: workers stopped, the directory's lock released."""
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While a command runs, SIGTERM stops it as Ctrl-C does (in the main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``childsim`` command line; returns the exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -88,7 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = args_list
     _configure_logging(bool(getattr(args, "verbose", False)))
     try:
-        return int(args._run(args))
+        with _terminate_as_interrupt():
+            return int(args._run(args))
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -13,6 +13,7 @@ from sim.cli.options import (
     length_arguments,
     load_scenarios,
     open_backend,
+    path_arg,
     positive_int,
     seed_argument,
 )
@@ -34,9 +35,9 @@ def _calibrate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", choices=("least-squares", "nelder-mead"),
                    default="least-squares",
                    help="search method of scipy.optimize (default: least-squares)")
-    p.add_argument("--targets", type=Path, default=None, metavar="CSV",
+    p.add_argument("--targets", type=path_arg, default=None, metavar="CSV",
                    help="targets file (default: the shipped England 2010-11 figures)")
-    p.add_argument("--out", type=Path, default=None, metavar="PATH",
+    p.add_argument("--out", type=path_arg, default=None, metavar="PATH",
                    help="scenario file to write (default: scenarios/<scenario>_calibrated.toml)")
     p.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help="worker processes for a candidate's replications (a count; default: "

@@ -22,6 +22,7 @@ from sim.cli.options import (
     length_arguments,
     load_scenarios,
     open_backend,
+    path_arg,
     progress_bar,
     reps_type,
     seed_argument,
@@ -43,7 +44,7 @@ def _compare_arguments(p: argparse.ArgumentParser) -> None:
     auto_reps_arguments(p, what="BASE's KPI")
     seed_argument(p)
     p.add_argument(
-        "--out", type=Path, default=None, metavar="DIR",
+        "--out", type=path_arg, default=None, metavar="DIR",
         help="comparison directory: DIR/<scenario>/ for each scenario's results, and "
              "DIR/comparison.csv and DIR/comparison.json (default: results/compare-<BASE>/)",
     )
@@ -78,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
         with open_backend(args) as backend:
             comparison = run_comparison(
                 base, others, reps=args.reps, seed=args.seed, years=args.years,
-                warmup=args.warmup, out_dir=out_dir, resume=args.resume, backend=backend,
+                warmup=args.warmup, out_dir=out_dir, resume=args.resume,
+                overwrite=args.overwrite, backend=backend,
                 progress=progress, command=command, kpi=args.kpi, precision=args.precision,
                 max_reps=args.max_reps, look_ahead=args.look_ahead,
             )

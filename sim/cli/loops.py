@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.cli.options import EXIT_OK, Command, load_scenarios
+from sim.cli.options import EXIT_OK, Command, error, file_error, load_scenarios, path_arg
 
 
 def _loops_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", nargs="?", default="baseline", metavar="SCENARIO",
                    help="scenario name or TOML path (default: baseline)")
-    p.add_argument("--out", type=Path, default=None, metavar="PATH",
+    p.add_argument("--out", type=path_arg, default=None, metavar="PATH",
                    help="where to write the causal loop diagram, PNG or SVG by its suffix "
                         "(default: results/<scenario>/loops.png)")
 
@@ -29,8 +29,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"{r['code']:4s}  {r['name']:{width}s}  {r['key']:18s}  {r['polarity']:11s}  "
               f"{r['state']:5s}  {r['chain']}")
     out = args.out or Path("results") / scenario.name / "loops.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    drawn = draw_diagram(scenario.values, out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        drawn = draw_diagram(scenario.values, out)
+    except OSError as exc:
+        return error(f"cannot write the diagram: {file_error(exc) or exc}")
+    except ValueError as exc:  # a suffix matplotlib cannot write
+        return error(f"cannot write the diagram to {out}: {exc}")
     print(f"\ncausal loop diagram ({', '.join(drawn) or 'no loop on'}) written to {out}")
     return EXIT_OK
 

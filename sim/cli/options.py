@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -143,10 +144,29 @@ def length_arguments(p: argparse.ArgumentParser, *, years: float = 5.0,
         )
 
 
+def seed_type(text: str) -> int:
+    """A base seed: a whole number, 0 or more (numpy's SeedSequence takes no negative)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of 0 or more, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number of 0 or more, got {value}")
+    return value
+
+
+def path_arg(text: str) -> Path:
+    """A path given on the command line (``--out``, result directories)."""
+    if not text or "\x00" in text:
+        raise argparse.ArgumentTypeError(f"expected a path, got {text!r}")
+    return Path(text)
+
+
 def seed_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--seed", type=whole_number, default=1, metavar="S",
-        help="base random seed (an integer); replication r draws from numpy "
+        "--seed", type=seed_type, default=1, metavar="S",
+        help="base random seed (a whole number, 0 or more); replication r draws from numpy "
              "SeedSequence(S, spawn_key=(r, stream)) (default: 1)",
     )
 
@@ -192,7 +212,13 @@ def execution_arguments(p: argparse.ArgumentParser, *, resume_what: str) -> None
         "--resume", action="store_true",
         help=f"keep {resume_what} already finished in the result directory and run only the "
              "missing ones (refused if the directory holds results of other scenario "
-             "content, seed, years or warm-up)",
+             "content, seed, years or warm-up); half-written ones are removed",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true",
+        help="replace the results of an earlier run in the result directory: only the files "
+             "its manifest.json lists as childsim's are removed, nothing else. Without "
+             "--resume or --overwrite a directory holding results is refused",
     )
     p.add_argument(
         "--quiet", action="store_true",
@@ -265,9 +291,30 @@ def backend_name(args: argparse.Namespace) -> str:
     return args.backend or ("dask" if args.scheduler else "local")
 
 
+def file_error(exc: OSError) -> str | None:
+    """``PATH: reason`` for an error about a file (None when it names no file)."""
+    if exc.filename is None:
+        return None
+    path = os.fsdecode(exc.filename) if isinstance(exc.filename, bytes | str) \
+        else str(exc.filename)
+    if exc.filename2 is not None:
+        path += f" -> {exc.filename2}"
+    return f"{path}: {exc.strerror or exc}"
+
+
 def backend_failed(args: argparse.Namespace, exc: BaseException) -> int:
+    """Report an error of the run: a file that could not be written (naming the path and
+    why), else a failure of the backend."""
+    if isinstance(exc, OSError) and (text := file_error(exc)) is not None:
+        return error(f"cannot write the results: {text}")
     where = f" at {args.scheduler}" if args.scheduler else ""
     return error(f"the {backend_name(args)} backend{where} failed: {exc}")
+
+
+def print_notes(result: Any) -> None:
+    """Print what a run has to say about the directory it used (``ExperimentResult.notes``)."""
+    for note in getattr(result, "notes", None) or ():
+        print(f"note: {note}", file=sys.stderr)
 
 
 def fmt_years(y: float) -> str:

@@ -22,6 +22,8 @@ from sim.cli.options import (
     length_arguments,
     load_scenarios,
     open_backend,
+    path_arg,
+    print_notes,
     progress_bar,
     reps_type,
     seed_argument,
@@ -44,7 +46,7 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
     auto_reps_arguments(p)
     seed_argument(p)
     p.add_argument(
-        "--out", type=Path, default=None, metavar="DIR",
+        "--out", type=path_arg, default=None, metavar="DIR",
         help="result directory (default: results/<scenario name>/; with several scenarios, "
              "DIR/<scenario name>/ for each)",
     )
@@ -74,7 +76,7 @@ def _out_dirs(names: Sequence[str], out: Path | None) -> list[Path]:
 
 def run(args: argparse.Namespace) -> int:
     from sim.experiments.replications import describe, run_to_precision
-    from sim.experiments.runs import ExperimentError, run_experiment
+    from sim.experiments.runs import ExperimentError, check_experiment, run_experiment
 
     scenarios = load_scenarios(args.scenarios)
     auto_kpi(args)
@@ -83,17 +85,26 @@ def run(args: argparse.Namespace) -> int:
     if dupes:
         return error(f"several scenarios are named {', '.join(dupes)}; run them separately "
                       "with different --out directories")
+    out_dirs = _out_dirs(names, args.out)
+    try:  # every scenario and directory, before anything is touched
+        for scenario, out_dir in zip(scenarios, out_dirs, strict=True):
+            check_experiment(scenario, reps=1 if args.reps == "auto" else args.reps,
+                             seed=args.seed, years=args.years, warmup=args.warmup,
+                             out_dir=out_dir, resume=args.resume, overwrite=args.overwrite)
+    except ExperimentError as exc:
+        return error(exc)
     units = kpi_units()
     targets = calibration_targets()
     command = ["childsim", *args.argv]
     with open_backend(args) as backend:
-        for scenario, out_dir in zip(scenarios, _out_dirs(names, args.out), strict=True):
+        for scenario, out_dir in zip(scenarios, out_dirs, strict=True):
             decision = None
             try:
                 with progress_bar(scenario.name, args) as progress:
                     common = dict(seed=args.seed, years=args.years, warmup=args.warmup,
                                   out_dir=out_dir, backend=backend, resume=args.resume,
-                                  progress=progress, command=command)
+                                  overwrite=args.overwrite, progress=progress,
+                                  command=command)
                     if args.reps == "auto":
                         result, decision = run_to_precision(
                             scenario, kpi=args.kpi, precision=args.precision,
@@ -106,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
                 return backend_failed(args, exc)
             except KeyboardInterrupt:
                 return interrupted(out_dir)
+            print_notes(result)
             reps = len(result.per_rep)
             print(
                 f"\nScenario {scenario.name}: {scenario.description}\n"

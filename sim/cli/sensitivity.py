@@ -21,6 +21,7 @@ from sim.cli.options import (
     length_arguments,
     load_scenarios,
     open_backend,
+    path_arg,
     positive_int,
     progress_bar,
     seed_argument,
@@ -49,7 +50,7 @@ def _sensitivity_arguments(p: argparse.ArgumentParser) -> None:
                         "replication numbers at every point (a count; default: 1)")
     length_arguments(p)
     seed_argument(p)
-    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+    p.add_argument("--out", type=path_arg, default=None, metavar="DIR",
                    help="result directory (default: results/sensitivity-<scenario>-<method>/)")
     execution_arguments(p, resume_what="sample points")
     p.add_argument("--top", type=positive_int, default=10, metavar="N",
@@ -70,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
                 scenario, method=args.method, kpis=args.kpi, samples=args.samples,
                 params=args.params, reps=args.reps, seed=args.seed, years=args.years,
                 warmup=args.warmup, out_dir=out_dir, levels=args.levels, resume=args.resume,
+                overwrite=args.overwrite,
                 backend=backend, progress=progress, command=["childsim", *args.argv],
             )
     except (ExperimentError, SensitivityError) as exc:

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from sim.cli.options import (
+    BACKEND_ERRORS,
     EXIT_OK,
     Command,
+    backend_failed,
     error,
     execution_arguments,
+    interrupted,
     length_arguments,
     load_scenarios,
     open_backend,
+    path_arg,
     positive_int,
+    print_notes,
     progress_bar,
     seed_argument,
 )
@@ -27,32 +31,47 @@ def _validate_arguments(p: argparse.ArgumentParser) -> None:
                    help="replications (a count; default: 10)")
     length_arguments(p)
     seed_argument(p)
-    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+    p.add_argument("--out", type=path_arg, default=None, metavar="DIR",
                    help="result directory (default: results/validate-<scenario>/)")
-    p.add_argument("--targets", type=Path, default=None, metavar="CSV",
+    p.add_argument("--targets", type=path_arg, default=None, metavar="CSV",
                    help="targets file with the columns of the shipped "
                         "sim/data/calibration/england-2010-11.csv (default: that file)")
     execution_arguments(p, resume_what="replications")
 
 
 def run(args: argparse.Namespace) -> int:
-    from sim.experiments.runs import ExperimentError, run_experiment
-    from sim.experiments.validation import format_table, validation_table, write_validation
+    from sim.experiments.runs import ExperimentError, check_experiment, locked, run_experiment
+    from sim.outputs.targets import TargetsError, check_targets
+    from sim.outputs.validation import format_table, validation_table, write_validation
 
     (scenario,) = load_scenarios([args.scenario])
     out = args.out or Path("results") / f"validate-{scenario.name}"
+    try:  # the targets and the directory, before anything runs
+        targets = check_targets(args.targets)
+        check_experiment(scenario, reps=args.reps, seed=args.seed, years=args.years,
+                         warmup=args.warmup, out_dir=out, resume=args.resume,
+                         overwrite=args.overwrite)
+    except (TargetsError, ExperimentError) as exc:
+        return error(exc)
     try:
-        with open_backend(args) as backend, progress_bar(scenario.name, args) as progress:
+        with open_backend(args) as backend, progress_bar(scenario.name, args) as progress, \
+                locked(out):
             result = run_experiment(scenario, reps=args.reps, seed=args.seed, years=args.years,
                                     warmup=args.warmup, out_dir=out, backend=backend,
-                                    resume=args.resume, progress=progress,
-                                    command=["childsim", *sys.argv[1:]])
-        v = validation_table(result.summary, args.targets)
-    except (ExperimentError, FileNotFoundError) as exc:
+                                    resume=args.resume, overwrite=args.overwrite,
+                                    progress=progress, command=["childsim", *args.argv])
+            v = validation_table(result.summary, targets)
+            write_validation(v, out)
+    except ExperimentError as exc:
         return error(exc)
-    write_validation(v, out)
-    print(f"\nValidation of {scenario.name}: {args.reps} replications of {args.years:g} "
-          f"measured years after {args.warmup:g} warm-up years, seed {args.seed}\n")
+    except BACKEND_ERRORS as exc:
+        return backend_failed(args, exc)
+    except KeyboardInterrupt:
+        return interrupted(out)
+    print_notes(result)
+    print(f"\nValidation of {scenario.name}: {len(result.per_rep)} replications of "
+          f"{args.years:g} measured years after {args.warmup:g} warm-up years, "
+          f"seed {args.seed}\n")
     print(format_table(v.table))
     verdict = ("PASS: every high- and medium-confidence target is met" if v.passed else
                "FAIL: targets missed: " + ", ".join(v.failures))

@@ -19,6 +19,7 @@ from sim.cli.options import (
     length_arguments,
     load_scenarios,
     open_backend,
+    path_arg,
     positive_int,
     progress_bar,
     seed_argument,
@@ -36,7 +37,7 @@ def _warmup_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reps", type=positive_int, default=5, metavar="R",
                    help="replications whose monthly stock is averaged (a count; default: 5)")
     seed_argument(p)
-    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+    p.add_argument("--out", type=path_arg, default=None, metavar="DIR",
                    help="result directory, for the records, warmup.json, warmup.csv and the "
                         "chart warmup-<stock>.png (default: results/warmup-<scenario>/)")
     execution_arguments(p, resume_what="replications")
@@ -62,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
         with open_backend(args) as backend, progress_bar(scenario.name, args) as progress:
             result = suggest_warmup(
                 scenario, stock=args.stock, reps=args.reps, years=args.years, seed=args.seed,
-                out_dir=out_dir, backend=backend, resume=args.resume, progress=progress,
+                out_dir=out_dir, backend=backend, resume=args.resume,
+                overwrite=args.overwrite, progress=progress,
                 command=["childsim", *args.argv],
             )
     except ExperimentError as exc:

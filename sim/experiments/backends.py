@@ -10,6 +10,13 @@ worker that runs them, so every backend and every worker count gives the same re
   one, a local cluster of worker processes started on first use and closed with
   :meth:`DaskBackend.close` (or a ``with`` block).
 
+Workers stop with their run: a local pool's workers ask Linux to kill them when their
+parent dies (``prctl(PR_SET_PDEATHSIG)``) and also watch their parent from a thread (on
+any platform), so a run killed in any way (even SIGKILL) leaves no worker behind, writing
+into its directory. The worker processes of a local Dask cluster exit when the process
+that started them dies (``distributed`` closes them through a pipe), and a scheduler
+address is left to its owner.
+
 A backend whose workers cannot see this machine's files (a remote Dask cluster without a
 shared filesystem) says so with ``shared_filesystem = False``; the experiment runner then
 has each replication write its records on the worker and send the files back, and writes
@@ -21,6 +28,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol, TypeVar
@@ -56,6 +67,52 @@ def shares_files(backend: Any) -> bool:
 
 # -- local processes -------------------------------------------------------------------------------
 
+#: ``prctl`` option: the signal a process gets when its parent dies (linux/prctl.h).
+PR_SET_PDEATHSIG = 1
+#: Seconds between a worker's checks that its parent is alive.
+WATCH_INTERVAL = 0.5
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def die_with_parent(parent: int) -> None:
+    """Make this (worker) process stop when process ``parent`` dies, however it dies.
+
+    On Linux, ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` has the kernel kill it the moment its
+    parent exits. Everywhere, a daemon thread checks every :data:`WATCH_INTERVAL` seconds
+    that the parent is still there (``os.getppid()`` changes when it dies) and ends the
+    process if not. A parent already gone when this is called ends it at once. SIGTERM
+    gets its default action back (a forked worker inherits the handler with which the
+    command line turns SIGTERM into an interrupt, and must not outlive being stopped).
+    """
+    with contextlib.suppress(ValueError, OSError):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    ppid = os.getppid()
+    if ppid != parent and not _alive(parent):
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(WATCH_INTERVAL)
+            if os.getppid() != ppid or not _alive(parent):
+                os._exit(1)
+
+    threading.Thread(target=watch, name="childsim-watch-parent", daemon=True).start()
+
 
 class LocalBackend:
     """Runs items in a pool of ``workers`` local processes (all cores when None).
@@ -85,7 +142,8 @@ class LocalBackend:
             for item in todo:
                 yield item, fn(item)
             return
-        pool = ProcessPoolExecutor(max_workers=n, mp_context=self.mp_context)
+        pool = ProcessPoolExecutor(max_workers=n, mp_context=self.mp_context,
+                                   initializer=die_with_parent, initargs=(os.getpid(),))
         try:
             pending: dict[Future[R], T] = {pool.submit(fn, item): item for item in todo}
             while pending:
@@ -275,6 +333,7 @@ __all__ = [
     "DaskBackend",
     "LocalBackend",
     "default_workers",
+    "die_with_parent",
     "make_backend",
     "shares_files",
 ]

@@ -10,6 +10,7 @@ are positively correlated, as common random numbers make them.
 
 Layout of a comparison directory ``DIR``::
 
+    DIR/manifest.json       what is compared (kind ``comparison``) and the files it owns
     DIR/<scenario>/         the result directory of each scenario (see sim.outputs.files)
     DIR/comparison.csv      one row per KPI and scenario (see COLUMNS)
     DIR/comparison.json     what was compared (scenarios, digests, seed, reps, ...) and rows
@@ -88,6 +89,7 @@ def run_comparison(
     precision: float = 0.05,
     max_reps: int = 50,
     look_ahead: int = 5,
+    overwrite: bool = False,
 ) -> Comparison:
     """Run ``base`` and each of ``scenarios`` with common random numbers and compare them.
 
@@ -97,10 +99,20 @@ def run_comparison(
     ``max_reps``) and the others get the same number. With ``resume`` every scenario
     directory is checked first, and the comparison is refused
     (:class:`sim.experiments.runs.ExperimentError`) before anything runs if any holds results of
-    other content, seed, years or warm-up. ``progress(name)`` gives the progress callback
-    of each scenario's run. Writes ``comparison.csv`` and ``comparison.json`` in ``DIR``.
+    other content, seed, years or warm-up. With ``overwrite`` the files earlier runs
+    wrote in ``DIR`` and the scenario directories are removed first (only those their
+    manifests own); without either, a directory holding results is refused before
+    anything runs (see :func:`sim.experiments.runs.plan_directory`). ``progress(name)``
+    gives the progress callback of each scenario's run. Writes ``manifest.json``,
+    ``comparison.csv`` and ``comparison.json`` in ``DIR``.
     """
-    from sim.experiments.runs import ExperimentError, check_resumable, run_experiment
+    from sim.experiments.runs import (
+        ExperimentError,
+        check_experiment,
+        locked,
+        plan_directory,
+        prepare_directory,
+    )
 
     if not scenarios:
         raise ExperimentError("nothing to compare: give at least one scenario besides the base")
@@ -112,8 +124,6 @@ def run_comparison(
             f"several scenarios are named {', '.join(dupes)}; give them different names "
             "(each is written to DIR/<name>/)")
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ExperimentError(f"{out} exists and is not a directory; use another --out")
     dirs = scenario_dirs(out, names)
     auto = isinstance(reps, str)
     if auto and reps != "auto":
@@ -122,14 +132,73 @@ def run_comparison(
         raise ExperimentError("automatic replications need a KPI (--kpi NAME)")
     if not auto and int(reps) < 1:
         raise ExperimentError(f"reps must be at least 1, got {reps}")
-    if resume:
-        for s in every:
-            check_resumable(s, dirs[s.name], seed=seed, years=years, warmup=warmup)
-    for name in (COMPARISON_CSV, COMPARISON_JSON):  # written again once every run is done
-        (out / name).unlink(missing_ok=True)
+    manifest = _manifest(base, every, reps=reps, seed=seed, years=years, warmup=warmup,
+                         command=command)
 
+    def check() -> Any:
+        for s in every:
+            check_experiment(s, reps=1 if auto else int(reps), seed=seed, years=years,
+                             warmup=warmup, out_dir=dirs[s.name], resume=resume,
+                             overwrite=overwrite)
+        return plan_directory(
+            out, kind="comparison", resume=resume, overwrite=overwrite,
+            differs="set of scenarios (or seed, years or warm-up)",
+            same=lambda old: _same(old, manifest))
+
+    check()  # every directory, before anything is touched
+    with locked(out):
+        plan = check()
+        prepare_directory(plan)
+        output.atomic_write_json(out / output.MANIFEST, manifest)
+        for name in (COMPARISON_CSV, COMPARISON_JSON):  # written again once every run is done
+            (out / name).unlink(missing_ok=True)
+        return _run_all(base, every, names, out, dirs, reps=reps, seed=seed, years=years,
+                        warmup=warmup, resume=resume, overwrite=overwrite, workers=workers,
+                        backend=backend, progress=progress, command=command,
+                        simulate=simulate, confidence=confidence, kpi=kpi,
+                        precision=precision, max_reps=max_reps, look_ahead=look_ahead)
+
+
+_SAME_KEYS = ("scenarios", "seed", "years", "warmup_years")
+
+
+def _manifest(base: Any, every: Sequence[Any], *, reps: int | str, seed: int, years: float,
+              warmup: float, command: Sequence[str] | str | None) -> dict[str, Any]:
+    return output.to_jsonable({
+        "kind": "comparison",
+        "base": base.name,
+        "scenarios": [{"name": s.name, "digest": s.digest()} for s in every],
+        "reps": reps,
+        "seed": int(seed),
+        "seed_derivation": output.SEED_DERIVATION,
+        "years": float(years),
+        "warmup_years": float(warmup),
+        "command": None if command is None or isinstance(command, str)
+        else [str(c) for c in command],
+        "software": {"childsim": output.package_version()},
+        "owns": list(output.OWNED["comparison"]),
+    })
+
+
+def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    try:
+        return all(old[k] == new[k] for k in _SAME_KEYS)
+    except (KeyError, TypeError):
+        return False
+
+
+def _run_all(base: Any, every: Sequence[Any], names: list[str], out: Path,
+             dirs: dict[str, Path], *, reps: int | str, seed: int, years: float,
+             warmup: float, resume: bool, overwrite: bool, workers: int | None, backend: Any,
+             progress: Callable[[str], Callable[[int, int], None] | None] | None,
+             command: Sequence[str] | str | None,
+             simulate: Callable[..., pd.DataFrame] | None, confidence: float,
+             kpi: str | None, precision: float, max_reps: int, look_ahead: int) -> Comparison:
+    from sim.experiments.runs import run_experiment
+
+    auto = isinstance(reps, str)
     common = dict(seed=seed, years=years, warmup=warmup, workers=workers, backend=backend,
-                  command=command, simulate=simulate)
+                  command=command, simulate=simulate, overwrite=overwrite)
     results: dict[str, Any] = {}
     decision = None
     pending = list(every)

@@ -208,35 +208,42 @@ def run_to_precision(
     first = assess([], precision, **rule)  # validates the rule's settings
     batch = _batch_size(backend, workers)
     out = Path(out_dir)
+    overwrite = bool(kwargs.pop("overwrite", False))
     n = min(max_reps, max(first.n_next, batch))
-    if resume:
-        n = max(n, min(len(completed_reps(out)), max_reps))
-    keep_going = resume
-    while True:
-        result = experiment.run_experiment(
-            scenario, reps=n, out_dir=out, resume=keep_going, workers=workers,
-            backend=backend, progress=progress, **kwargs,
-        )
-        (out / PRECISION_FILE).unlink(missing_ok=True)  # until the rule has decided
-        keep_going = True
-        if kpi not in result.per_rep.columns:
-            raise experiment.ExperimentError(f"the replications have no KPI {kpi!r}")
-        decision = assess(result.per_rep[kpi].to_numpy(dtype=float), precision, **rule)
-        log.info("%d replications: relative half-width of %s %.4g (want %.4g)", n, kpi,
-                 decision.relative_half_width, precision)
-        if decision.done:
-            break
-        n = min(max_reps, max(decision.n_next, n + batch))
-    if decision.n_used < n:
-        result = experiment.run_experiment(
-            scenario, reps=decision.n_used, out_dir=out, resume=True, workers=workers,
-            backend=backend, progress=progress, **kwargs,
-        )
+    experiment.check_experiment(scenario, reps=n, seed=kwargs.get("seed", 1),
+                                years=kwargs.get("years", 5.0),
+                                warmup=kwargs.get("warmup", experiment.DEFAULT_WARMUP_YEARS),
+                                out_dir=out, resume=resume, overwrite=overwrite)
+    with experiment.locked(out):
+        if resume:
+            n = max(n, min(len(completed_reps(out)), max_reps))
+        keep_going = resume
+        while True:
+            result = experiment.run_experiment(
+                scenario, reps=n, out_dir=out, resume=keep_going, workers=workers,
+                backend=backend, progress=progress, overwrite=overwrite and not keep_going,
+                **kwargs,
+            )
+            (out / PRECISION_FILE).unlink(missing_ok=True)  # until the rule has decided
+            keep_going = True
+            if kpi not in result.per_rep.columns:
+                raise experiment.ExperimentError(f"the replications have no KPI {kpi!r}")
+            decision = assess(result.per_rep[kpi].to_numpy(dtype=float), precision, **rule)
+            log.info("%d replications: relative half-width of %s %.4g (want %.4g)", n, kpi,
+                     decision.relative_half_width, precision)
+            if decision.done:
+                break
+            n = min(max_reps, max(decision.n_next, n + batch))
+        if decision.n_used < len(result.per_rep):
+            result = experiment.run_experiment(
+                scenario, reps=decision.n_used, out_dir=out, resume=True, workers=workers,
+                backend=backend, progress=progress, trim=True, **kwargs,
+            )
+        output.atomic_write_json(out / PRECISION_FILE, {"kpi": kpi, **decision.to_dict()})
     if not decision.converged:
         log.warning("%s: relative half-width %.3g after %d replications (the cap) is above "
                     "the precision %.3g", kpi, decision.relative_half_width, decision.n_used,
                     precision)
-    output.atomic_write_json(out / PRECISION_FILE, {"kpi": kpi, **decision.to_dict()})
     return result, decision
 
 

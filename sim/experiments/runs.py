@@ -8,18 +8,32 @@ the number of workers and whatever order the replications finish in.
 Each replication writes its journey log and monthly stocks, computes its KPIs from those
 records, and writes ``replications/rep-NNNN.json`` last: that file's presence means the
 replication is complete, which is what ``resume`` relies on.
+
+What may happen to an existing result directory (:func:`plan_directory`, checked before
+anything is written, and again once the directory's lock is held):
+
+* empty, or missing: the run starts;
+* holding results of the same experiment: ``resume`` keeps them (and removes the files
+  of replications left half-written); without it the run is refused;
+* holding results of another experiment: refused, unless ``overwrite``, which removes
+  only the files the earlier manifest owns;
+* holding files no manifest of ours accounts for: refused, whatever the options.
+
+Files that are not the program's own are never removed or replaced. The directory is
+locked (:class:`sim.outputs.files.DirectoryLock`) for the whole run, so a second run
+into it is refused at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
 import math
 import os
-import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -42,6 +56,7 @@ from sim.outputs.results import (
     kpi_meta,
     load_result,
     ordered_columns,
+    partial_files,
     read_replication,
 )
 
@@ -181,53 +196,181 @@ def _same_run(manifest: dict[str, Any], scenario: Any, seed: int, years: float,
         return False
 
 
+# -- result directories: what may be done with one -------------------------------------------------
+
+
+@dataclasses.dataclass
+class Plan:
+    """What a run will do with its directory: ``fresh`` (nothing there to keep),
+    ``resume`` (keep the finished results) or ``overwrite`` (remove the files the earlier
+    manifest owns first). ``state`` is what the directory held when checked."""
+
+    out: Path
+    action: str
+    state: output.DirectoryState
+
+
+_WHAT = {"run": "replications", "comparison": "a comparison",
+         "sensitivity": "a sensitivity analysis"}
+
+
+def _describe(out: Path, state: output.DirectoryState) -> str:
+    manifest = state.manifest or {}
+    kind = output.manifest_kind(manifest)
+    scenario = manifest.get("scenario")
+    name = scenario.get("name") if isinstance(scenario, Mapping) else manifest.get("base")
+    of = f" of scenario {name}" if isinstance(name, str) and name else ""
+    if kind == "run":
+        n = len(completed_reps(out))
+        what = f"{n} finished replication{'s' if n != 1 else ''}" if n else "results"
+    else:
+        what = f"results of {_WHAT[kind]}"
+    return f"{what}{of}"
+
+
+def plan_directory(out_dir: str | os.PathLike[str], *, kind: str,
+                   same: Callable[[dict[str, Any]], bool], resume: bool = False,
+                   overwrite: bool = False, differs: str = "") -> Plan:
+    """Decide what a run of ``kind`` may do with ``out_dir``; raise :class:`ExperimentError`
+    (saying how to proceed) when it may not. Reads only; see the module docstring.
+
+    ``same(manifest)`` tells whether the directory's manifest records this experiment;
+    ``differs`` words what would differ, for the message.
+    """
+    out = Path(out_dir)
+    if resume and overwrite:
+        raise ExperimentError("--resume keeps earlier results and --overwrite removes them: "
+                              "give one or the other")
+    try:
+        state = output.scan_directory(out, skip_children=kind == "comparison")
+    except NotADirectoryError:
+        raise ExperimentError(f"{out} exists and is not a directory; use another --out") \
+            from None
+    except OSError as exc:
+        raise ExperimentError(f"cannot read {exc.filename or out}: "
+                              f"{exc.strerror or exc}") from None
+    if state.empty:
+        return Plan(out, "fresh", state)
+    manifest = state.manifest
+    if manifest is None:
+        if not state.foreign and not state.owned:  # only result directories of its own
+            return Plan(out, "fresh", state)
+        shown = ", ".join(state.foreign[:3]) + (", ..." if len(state.foreign) > 3 else "")
+        raise ExperimentError(
+            f"{out} is not empty ({shown}) and is not a childsim result directory (no "
+            "manifest.json of childsim), so nothing there may be replaced: use another --out "
+            "(--overwrite removes only files a childsim manifest lists)")
+    is_same = output.manifest_kind(manifest) == kind and same(manifest)
+    if overwrite:
+        return Plan(out, "overwrite", state)
+    if not state.results:  # only a manifest: a run stopped before writing any result
+        return Plan(out, "fresh", state)
+    if resume:
+        if is_same:
+            return Plan(out, "resume", state)
+        differs = differs or "experiment"
+        raise ExperimentError(
+            f"{out} holds {_describe(out, state)} run with a different {differs}; "
+            "--resume cannot mix them: use another --out, or --overwrite to replace them "
+            "(only the files its manifest.json lists are removed)")
+    if is_same:
+        raise ExperimentError(
+            f"{out} already holds {_describe(out, state)} of this experiment: use --resume to "
+            "keep them and run only what is missing, --overwrite to replace them, or "
+            "another --out")
+    raise ExperimentError(
+        f"{out} holds {_describe(out, state)} of another experiment: use another --out, or "
+        "--overwrite to replace them (only the files its manifest.json lists are removed)")
+
+
+@contextlib.contextmanager
+def locked(out_dir: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold ``out_dir``'s lock (creating the directory); refused at once if another
+    process holds it."""
+    try:
+        lock = output.DirectoryLock(out_dir).acquire()
+    except output.DirectoryBusyError as exc:
+        raise ExperimentError(f"{out_dir} is in use: {exc.strerror}") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def prepare_directory(plan: Plan) -> None:
+    """Carry out a plan (under the directory's lock): remove what ``overwrite`` replaces,
+    and the scratch and half-written replications of earlier runs."""
+    out = plan.out
+    if plan.action == "overwrite":
+        removed = output.remove_owned(out, plan.state)
+        log.info("%s: removed %d files of the earlier results", out, len(removed))
+    else:
+        output.remove_owned(out, dataclasses.replace(plan.state, owned=[]))
+    for path in partial_files(out):  # replications left half-written
+        path.unlink(missing_ok=True)
+
+
+def check_experiment(scenario: Any, *, reps: int, seed: int, years: float, warmup: float,
+                     out_dir: str | os.PathLike[str], resume: bool = False,
+                     overwrite: bool = False) -> Plan:
+    """Check an experiment's arguments, the scenario against the run length and the result
+    directory, touching nothing; raise :class:`ExperimentError` with what to do instead."""
+    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
+        raise ExperimentError(f"reps must be a whole number of at least 1, got {reps!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ExperimentError(f"seed must be a whole number of 0 or more, got {seed!r}")
+    if not (isinstance(years, int | float) and math.isfinite(years) and years > 0):
+        raise ExperimentError(f"years must be positive, got {years}")
+    if not (isinstance(warmup, int | float) and math.isfinite(warmup) and warmup >= 0):
+        raise ExperimentError(f"warmup must not be negative, got {warmup}")
+    check_run_length(scenario, years=years, warmup=warmup)
+    plan = plan_directory(
+        out_dir, kind="run", resume=resume, overwrite=overwrite,
+        differs="scenario content (or seed, years or warm-up)",
+        same=lambda m: _same_run(m, scenario, seed, years, warmup))
+    for entry in output.RESULT_ENTRIES:
+        path = plan.out / entry
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
+            raise ExperimentError(f"{path} is not a folder of childsim results (a file or a "
+                                  "symbolic link is there): use another --out")
+    return plan
+
+
+def check_run_length(scenario: Any, *, years: float, warmup: float) -> None:
+    """Refuse a scenario whose ``start_year`` lies beyond the end of the run."""
+    from sim.scenario import ScenarioError, check_start_year
+
+    try:
+        check_start_year(scenario, years=years, warmup=warmup)
+    except ScenarioError as exc:
+        raise ExperimentError(str(exc)) from None
+
+
 def check_resumable(scenario: Any, out_dir: str | os.PathLike[str], *, seed: int,
                     years: float, warmup: float) -> int:
     """Raise :class:`ExperimentError` unless a resume of ``scenario`` into ``out_dir`` is safe.
 
-    Safe means: no finished replication there, or ``manifest.json`` records the same
-    scenario content (digest), seed, years and warm-up. Returns the number of finished
-    replications that a resume would keep (before any beyond ``reps`` are dropped).
+    Safe means: nothing there, or ``manifest.json`` records the same scenario content
+    (digest), seed, years and warm-up. Returns the number of finished replications that a
+    resume would keep.
     """
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ExperimentError(f"{out} exists and is not a directory; use another --out")
-    finished = completed_reps(out)
-    if not finished:
-        return 0
-    try:
-        old = output.read_json(out / output.MANIFEST)
-    except (OSError, ValueError):
-        old = None
-    if old is None or not _same_run(old, scenario, seed, years, warmup):
-        raise ExperimentError(
-            f"{out} holds results of a different scenario (or seed, years or warm-up); "
-            "use another --out or remove it"
-        )
-    return len(finished)
-
-
-def _clear_results(out: Path) -> None:
-    """Remove per-replication results and the summary; leave everything else alone."""
-    for entry in output.RESULT_ENTRIES:
-        path = out / entry
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        elif path.exists() or path.is_symlink():
-            path.unlink()
-    (out / output.SUMMARY).unlink(missing_ok=True)
-    (out / output.PRECISION).unlink(missing_ok=True)
+    plan_directory(out_dir, kind="run", resume=True,
+                   differs="scenario content (or seed, years or warm-up)",
+                   same=lambda m: _same_run(m, scenario, seed, years, warmup))
+    return len(completed_reps(Path(out_dir)))
 
 
 def _drop_reps_beyond(out: Path, reps: int) -> None:
-    """Remove files of replications numbered ``reps`` or more (a resume with fewer reps)."""
+    """Remove files of replications numbered ``reps`` or more (the automatic replication
+    rule keeping exactly the replications it read)."""
     for entry in output.RESULT_ENTRIES:
         folder = out / entry
-        if not folder.is_dir():
+        if folder.is_symlink() or not folder.is_dir():
             continue
         for p in folder.glob("rep-*"):
             r = output.rep_of(p)
-            if r is not None and r >= reps:
+            if (r is not None and r >= reps and not p.is_symlink()
+                    and output.matches(f"{entry}/{p.name}", output.OWNED["run"])):
                 p.unlink()
 
 
@@ -245,6 +388,8 @@ def run_experiment(
     progress: Callable[[int, int], None] | None = None,
     command: Sequence[str] | str | None = None,
     simulate: Callable[..., pd.DataFrame] | None = None,
+    overwrite: bool = False,
+    trim: bool = False,
 ) -> ExperimentResult:
     """Run ``reps`` replications of ``scenario`` and write the results to ``out_dir``.
 
@@ -255,10 +400,16 @@ def run_experiment(
     years, warmup : measured years, and warm-up years before them (not counted in KPIs).
     out_dir : result directory (see :mod:`sim.outputs.files` for its layout).
     workers : processes for the default :class:`LocalBackend` (None: all cores).
-    resume : keep the replications already complete in ``out_dir`` and run only the rest;
-        refused (:class:`ExperimentError`) unless ``out_dir/manifest.json`` records the
-        same scenario digest, seed, years and warm-up. Without ``resume``, earlier
-        replication results in ``out_dir`` are removed first (other files are kept).
+    resume : keep the replications already complete in ``out_dir`` and run only the rest
+        (those beyond ``reps`` are kept too, and summarised; ``notes`` of the result says
+        so); refused (:class:`ExperimentError`) unless ``out_dir/manifest.json`` records
+        the same scenario digest, seed, years and warm-up. Files of replications left
+        half-written are removed.
+    overwrite : replace the results of an earlier run in ``out_dir``: only the files its
+        manifest owns are removed. Without ``resume`` or ``overwrite``, a directory
+        holding results is refused (see :func:`plan_directory`).
+    trim : with ``resume``, remove the replications numbered ``reps`` or more instead of
+        keeping them (for the automatic replication rule).
     backend : where to run replications (default ``LocalBackend(workers)``; see
         :mod:`sim.experiments.backends`). One whose ``shared_filesystem`` is False gets each
         replication's files sent back and written here.
@@ -268,44 +419,55 @@ def run_experiment(
     simulate : the model's ``simulate`` function (default :func:`sim.model.simulation.simulate`);
         must be picklable when a process pool is used.
     """
-    if reps < 1:
-        raise ExperimentError(f"reps must be at least 1, got {reps}")
-    if years <= 0:
-        raise ExperimentError(f"years must be positive, got {years}")
-    if warmup < 0:
-        raise ExperimentError(f"warmup must not be negative, got {warmup}")
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ExperimentError(f"{out} exists and is not a directory; use another --out")
+    check = functools.partial(check_experiment, scenario, reps=reps, seed=seed, years=years,
+                              warmup=warmup, out_dir=out, resume=resume, overwrite=overwrite)
+    check()  # before anything is touched
+    with locked(out):
+        return _run_locked(check(), scenario, reps=reps, seed=seed, years=years,
+                           warmup=warmup, workers=workers, backend=backend, progress=progress,
+                           command=command, simulate=simulate, trim=trim)
 
+
+def _run_locked(plan: Plan, scenario: Any, *, reps: int, seed: int, years: float,
+                warmup: float, workers: int | None, backend: Backend | None,
+                progress: Callable[[int, int], None] | None,
+                command: Sequence[str] | str | None,
+                simulate: Callable[..., pd.DataFrame] | None, trim: bool) -> ExperimentResult:
+    out = plan.out
+    prepare_directory(plan)
     done: dict[int, dict[str, float]] = {}
+    notes: list[str] = []
     manifest_path = out / output.MANIFEST
-    if resume and completed_reps(out):
-        check_resumable(scenario, out, seed=seed, years=years, warmup=warmup)
-        _drop_reps_beyond(out, reps)
+    if plan.action == "resume":
+        if trim:
+            _drop_reps_beyond(out, reps)
         for rep in sorted(completed_reps(out)):
             done[rep] = read_replication(out, rep)
+        extra = sorted(r for r in done if r >= reps)
+        if extra:
+            notes.append(
+                f"{len(done)} replications were already finished in {out}, more than the "
+                f"{reps} asked for: all are kept and summarised")
         (out / output.SUMMARY).unlink(missing_ok=True)
-    elif out.exists():
-        _clear_results(out)
 
     out.mkdir(parents=True, exist_ok=True)
     for entry in output.RESULT_ENTRIES:
         (out / entry).mkdir(exist_ok=True)
-        output.remove_temp_files(out / entry)
 
+    todo = [rep for rep in range(reps) if rep not in done]
+    total = len(done) + len(todo)
     started = output.utc_now()
-    manifest_args = dict(seed=seed, reps=reps, years=years, warmup=warmup, command=command)
+    manifest_args = dict(seed=seed, reps=total, years=years, warmup=warmup, command=command)
     output.atomic_write_json(
         manifest_path,
         output.build_manifest(scenario, started=started, finished=None, **manifest_args),
     )
 
-    todo = [rep for rep in range(reps) if rep not in done]
     if done:
-        log.info("resuming: %d of %d replications already complete", len(done), reps)
+        log.info("resuming: %d of %d replications already complete", len(done), total)
     if progress is not None:
-        progress(len(done), reps)
+        progress(len(done), total)
     runner: Backend = backend if backend is not None else LocalBackend(workers)
     shipped = not shares_files(runner)
     fn = functools.partial(
@@ -315,7 +477,7 @@ def run_experiment(
     for rep, result in runner.map(fn, todo):
         done[rep] = _write_shipped(out, rep, result) if shipped else result
         if progress is not None:
-            progress(len(done), reps)
+            progress(len(done), total)
 
     per_rep = pd.DataFrame.from_dict(done, orient="index").sort_index()
     per_rep.index.name = "rep"
@@ -330,7 +492,7 @@ def run_experiment(
     )
     output.atomic_write_json(manifest_path, manifest)
     return ExperimentResult(scenario=scenario, out_dir=out, per_rep=per_rep, summary=summary,
-                            manifest=manifest)
+                            manifest=manifest, notes=notes)
 
 
 __all__ = [
@@ -339,7 +501,13 @@ __all__ = [
     "ExperimentError",
     "ExperimentResult",
     "LocalBackend",
+    "Plan",
+    "check_experiment",
     "check_resumable",
+    "check_run_length",
+    "locked",
+    "plan_directory",
+    "prepare_directory",
     "default_workers",
     "load_result",
     "read_replication",

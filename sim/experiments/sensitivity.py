@@ -39,7 +39,6 @@ import functools
 import logging
 import math
 import os
-import shutil
 import tempfile
 import warnings
 from collections.abc import Callable, Sequence
@@ -154,7 +153,8 @@ def _run_point(portable: Any, item: tuple[int, int, tuple[tuple[str, Any], ...]]
     from sim.experiments.runs import run_replication
 
     point, rep, overrides = item
-    scenario = portable.obj.with_values(dict(overrides), source=f"<sample point {point}>")
+    scenario = portable.obj.with_values(dict(overrides), source=f"<sample point {point}>",
+                                        rules=False)
     with tempfile.TemporaryDirectory(prefix="childsim-point-") as tmp:
         return run_replication(scenario, rep, seed=seed, warmup_years=warmup_years,
                                years=years, out_dir=tmp, simulate=simulate)
@@ -207,6 +207,7 @@ def _manifest(scenario: Any, method: str, params: dict[str, Any], samples: int, 
         "command": command if command is None or isinstance(command, str)
         else [str(c) for c in command],
         "software": {"childsim": output.package_version()},
+        "owns": list(output.OWNED["sensitivity"]),
     })
 
 
@@ -246,6 +247,7 @@ def run_sensitivity(
     command: Sequence[str] | str | None = None,
     simulate: Callable[..., pd.DataFrame] | None = None,
     charts: bool = True,
+    overwrite: bool = False,
 ) -> SensitivityResult:
     """Sensitivity indices of ``kpis`` to the scenario's parameters (SALib).
 
@@ -261,8 +263,16 @@ def run_sensitivity(
     levels : Morris grid levels.
     resume : keep the points already finished in ``out_dir`` (refused unless it holds the
         same scenario content, method, parameters, samples, seed, reps, years, warm-up).
+    overwrite : replace an earlier analysis (or run) in ``out_dir``, removing only the files
+        its manifest owns. Without either, a directory holding results is refused (see
+        :func:`sim.experiments.runs.plan_directory`).
     """
-    from sim.experiments.runs import ExperimentError, _Portable
+    from sim.experiments.runs import (
+        check_run_length,
+        locked,
+        plan_directory,
+        prepare_directory,
+    )
     from sim.outputs.kpis import KPIS
 
     if method not in METHODS:
@@ -282,34 +292,52 @@ def run_sensitivity(
     prob = problem(chosen)
     X = draw(method, prob, samples, seed=seed, levels=levels)
     n_points = X.shape[0]
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise SensitivityError(f"seed must be a whole number of 0 or more, got {seed!r}")
+    check_run_length(scenario, years=years, warmup=warmup)
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ExperimentError(f"{out} exists and is not a directory; use another --out")
     manifest = _manifest(scenario, method, chosen, samples, levels, seed, reps, years, warmup,
                          kpis, n_points, command)
+    check = functools.partial(
+        plan_directory, out, kind="sensitivity", resume=resume, overwrite=overwrite,
+        differs="scenario content (or method, parameters, samples, seed, reps, years or "
+                "warm-up)",
+        same=lambda old: _same(old, manifest))
+    check()  # before anything is touched
+    with locked(out):
+        plan = check()
+        prepare_directory(plan)
+        return _run_points(plan.action == "resume", scenario, out, manifest, method=method,
+                           kpis=kpis, chosen=chosen, prob=prob, X=X, reps=reps, seed=seed,
+                           years=years, warmup=warmup, levels=levels, confidence=confidence,
+                           num_resamples=num_resamples, workers=workers, backend=backend,
+                           progress=progress, simulate=simulate, charts=charts)
+
+
+def _run_points(resume: bool, scenario: Any, out: Path, manifest: dict[str, Any], *,
+                method: str, kpis: Sequence[str], chosen: dict[str, Any],
+                prob: dict[str, Any], X: np.ndarray, reps: int, seed: int, years: float,
+                warmup: float, levels: int, confidence: float, num_resamples: int,
+                workers: int | None, backend: Any,
+                progress: Callable[[int, int], None] | None,
+                simulate: Callable[..., pd.DataFrame] | None,
+                charts: bool) -> SensitivityResult:
+    from sim.experiments.runs import _Portable
+
+    n_points = X.shape[0]
     points_dir = out / POINTS
     done: dict[tuple[int, int], dict[str, float]] = {}
-    if resume and points_dir.is_dir() and any(points_dir.glob("point-*.json")):
-        try:
-            old = output.read_json(out / output.MANIFEST)
-        except (OSError, ValueError):
-            old = None
-        if old is None or not _same(old, manifest):
-            raise ExperimentError(
-                f"{out} holds a sensitivity analysis of a different scenario (or method, "
-                "parameters, samples, seed, reps, years or warm-up); use another --out")
+    if resume and points_dir.is_dir() and not points_dir.is_symlink():
         for p in points_dir.glob("point-*.json"):
             parts = p.stem.split("-")
-            with contextlib.suppress(ValueError, IndexError):
+            with contextlib.suppress(ValueError, IndexError, OSError, KeyError, TypeError,
+                                     AttributeError):
                 point, rep = int(parts[1]), int(parts[3])
                 if point < n_points and rep < reps:
                     done[(point, rep)] = _read_point(p)
-    elif points_dir.exists():
-        shutil.rmtree(points_dir)
     for name in (SAMPLES_CSV, RESULT_CSV, RESULT_JSON):  # written again at the end
         (out / name).unlink(missing_ok=True)
     points_dir.mkdir(parents=True, exist_ok=True)
-    output.remove_temp_files(points_dir)
     output.atomic_write_json(out / output.MANIFEST, manifest)
 
     rows = [point_values(chosen, X[i]) for i in range(n_points)]

@@ -28,7 +28,7 @@ def validate(scenario: Any = "baseline", *, reps: int = 10, years: float = 5.0,
              out: str | os.PathLike[str] | None = None,
              workers: int | None = None, backend: Any = None,
              targets: pd.DataFrame | str | os.PathLike[str] | None = None,
-             progress: Any = None) -> Validation:
+             progress: Any = None, overwrite: bool = False) -> Validation:
     """Run a scenario and compare its KPIs with the published figures.
 
     Parameters
@@ -41,7 +41,10 @@ def validate(scenario: Any = "baseline", *, reps: int = 10, years: float = 5.0,
         Result directory (default: a new temporary directory); ``validation.csv`` and
         ``validation.png`` are written there beside the run's records.
     targets : DataFrame or path, optional
-        Targets (default: the shipped England 2010-11 figures).
+        Targets (default: the shipped England 2010-11 figures); read and checked
+        (:func:`sim.outputs.targets.check_targets`) before anything runs.
+    overwrite : bool
+        Replace an earlier run in ``out`` (only the files its manifest owns are removed).
 
     Examples
     --------
@@ -50,14 +53,20 @@ def validate(scenario: Any = "baseline", *, reps: int = 10, years: float = 5.0,
     """
     import tempfile
 
-    from sim.experiments.runs import run_experiment
+    from sim.experiments.runs import check_experiment, locked, run_experiment
+    from sim.outputs.targets import check_targets
     from sim.scenario import load_scenario
 
     sc = scenario if hasattr(scenario, "values") else load_scenario(scenario)
+    table = check_targets(targets)
+    if out is not None:
+        check_experiment(sc, reps=reps, seed=seed, years=years, warmup=warmup, out_dir=out,
+                         overwrite=overwrite)
     out_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="childsim-validate-"))
-    result = run_experiment(sc, reps=reps, seed=seed, years=years, warmup=warmup,
-                            out_dir=out_dir, workers=workers, backend=backend,
-                            progress=progress)
-    v = validation_table(result.summary, targets)
-    write_validation(v, out_dir)
+    with locked(out_dir):
+        result = run_experiment(sc, reps=reps, seed=seed, years=years, warmup=warmup,
+                                out_dir=out_dir, workers=workers, backend=backend,
+                                progress=progress, overwrite=overwrite)
+        v = validation_table(result.summary, table)
+        write_validation(v, out_dir)
     return v

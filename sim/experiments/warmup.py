@@ -251,27 +251,36 @@ def suggest_warmup(
 ) -> WarmupResult:
     """Run ``reps`` replications of ``years`` with no warm-up and apply MSER to ``stock``.
 
-    Other keyword arguments (``workers``, ``backend``, ``resume``, ``progress``,
-    ``command``, ``simulate``) go to :func:`sim.experiments.runs.run_experiment`. Writes the
-    records, ``warmup.json``, ``warmup.csv`` and ``warmup-<stock>.png`` to ``out_dir``.
+    Other keyword arguments (``workers``, ``backend``, ``resume``, ``overwrite``,
+    ``progress``, ``command``, ``simulate``) go to
+    :func:`sim.experiments.runs.run_experiment`. Writes the records, ``warmup.json``,
+    ``warmup.csv`` and ``warmup-<stock>.png`` to ``out_dir``.
     """
-    from sim.experiments.runs import ExperimentError, run_experiment
+    from sim.experiments.runs import (
+        ExperimentError,
+        check_experiment,
+        locked,
+        run_experiment,
+    )
 
     if stock not in stock_names():
         raise ExperimentError(f"no stock {stock!r}; stocks: {', '.join(stock_names())}")
     if years * 12 < 2 * batch:
         raise ExperimentError(f"MSER-{batch} needs at least {2 * batch} months: use more years")
-    res = run_experiment(scenario, reps=reps, seed=seed, years=years, warmup=0.0,
-                         out_dir=out_dir, **kwargs)
-    result = analyse(res.stocks(), stock, scenario=getattr(scenario, "name", str(scenario)),
-                     batch=batch)
+    check_experiment(scenario, reps=reps, seed=seed, years=years, warmup=0.0, out_dir=out_dir,
+                     resume=bool(kwargs.get("resume")), overwrite=bool(kwargs.get("overwrite")))
     out = Path(out_dir)
-    result.out_dir = out
-    output.atomic_write_json(out / "warmup.json", result.to_dict())
-    with output.atomic_path(out / "warmup.csv") as tmp:
-        result.series.to_csv(tmp, index=False)
-    if chart:
-        result.chart = plot(result, out / f"warmup-{stock}.png")
+    with locked(out):  # held until the analysis files are written too
+        res = run_experiment(scenario, reps=reps, seed=seed, years=years, warmup=0.0,
+                             out_dir=out_dir, **kwargs)
+        result = analyse(res.stocks(), stock,
+                         scenario=getattr(scenario, "name", str(scenario)), batch=batch)
+        result.out_dir = out
+        output.atomic_write_json(out / "warmup.json", result.to_dict())
+        with output.atomic_path(out / "warmup.csv") as tmp:
+            result.series.to_csv(tmp, index=False)
+        if chart:
+            result.chart = plot(result, out / f"warmup-{stock}.png")
     return result
 
 

@@ -194,9 +194,13 @@ class ResultDir:
         return _flatten(scenario.get("resolved") or {})
 
     def rep_files(self, entry: str) -> list[Path]:
-        """``rep-NNNN.parquet`` files of ``journeys.parquet`` or ``stocks.parquet``."""
-        folder = self.path / entry
-        return sorted(folder.glob("rep-*.parquet")) if folder.is_dir() else []
+        """``rep-NNNN.parquet`` files of ``journeys.parquet`` or ``stocks.parquet`` of the
+        replications that are whole (files of a replication left half-written are not
+        read)."""
+        from sim.outputs.files import rep_files
+        from sim.outputs.results import completed_reps
+
+        return rep_files(self.path, entry, completed_reps(self.path))
 
     @property
     def reps(self) -> int:

@@ -14,13 +14,24 @@ Layout of a result directory ``DIR``::
     DIR/replications/rep-NNNN.json         KPIs of replication NNNN, written last
     DIR/precision.json                     with ``--reps auto``: the replication rule's decision
 
-``pandas.read_parquet(DIR / "journeys.parquet")`` reads every replication as one table.
+A replication counts only when it is whole: ``replications/rep-NNNN.json`` is written last,
+so its presence (with both Parquet files) is what makes it complete; readers use only
+complete replications (:func:`complete_reps`), and a resume removes the rest.
+
+Ownership: ``manifest.json`` names the kind of directory (``run``, ``comparison``,
+``sensitivity``) and, under ``owns``, the patterns of the files the program writes there
+(:data:`OWNED`). Nothing else in a directory is ever removed or replaced: ``--overwrite``
+removes only files matching the earlier manifest's patterns, and a directory whose files
+no manifest of ours accounts for is refused (see :func:`scan_directory`). While a run
+writes to a directory it holds ``DIR/.childsim.lock`` (:class:`DirectoryLock`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
+import fnmatch
 import json
 import math
 import os
@@ -28,7 +39,9 @@ import platform
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +66,26 @@ PRECISION = "precision.json"
 
 #: Entries of a result directory that hold per-replication results.
 RESULT_ENTRIES: tuple[str, ...] = (REPLICATIONS, JOURNEYS, STOCKS)
+#: The lock file a run holds while it writes to a directory (see :class:`DirectoryLock`).
+LOCK = ".childsim.lock"
+#: Written by ``childsim report`` into the first directory it reads.
+REPORT = "report.html"
+
+#: Kinds of result directory, and the patterns (relative paths, ``*`` within one path
+#: component) of the files the program writes in each. A manifest records its kind's
+#: patterns under ``owns``; only files matching them are ever removed.
+OWNED: dict[str, tuple[str, ...]] = {
+    "run": (
+        MANIFEST, SUMMARY, PRECISION, f"{JOURNEYS}/rep-*.parquet", f"{STOCKS}/rep-*.parquet",
+        f"{REPLICATIONS}/rep-*.json", "validation.csv", "validation.png", "warmup.json",
+        "warmup.csv", "warmup-*.png", "loops.png", REPORT,
+    ),
+    "comparison": (MANIFEST, "comparison.csv", "comparison.json", REPORT),
+    "sensitivity": (
+        MANIFEST, "points/point-*.json", "samples.csv", "sensitivity.csv", "sensitivity.json",
+        "sensitivity-*.png", REPORT,
+    ),
+}
 
 #: What the model calls with each batch of journey rows.
 JourneySink = Callable[[pa.RecordBatch], None]
@@ -307,11 +340,273 @@ class JourneyWriter:
 def remove_temp_files(directory: str | os.PathLike[str]) -> None:
     """Remove hidden temporary files (``.*.tmp``) left in ``directory`` by a killed run."""
     d = Path(directory)
-    if not d.is_dir():
+    if not d.is_dir() or d.is_symlink():
         return
     for p in d.glob(".*.tmp"):
         with contextlib.suppress(OSError):
             p.unlink()
+
+
+# -- what a directory holds, and whose it is ---------------------------------------------------
+
+
+def is_scratch(rel: str) -> bool:
+    """Whether a relative path is the program's scratch: the lock or a hidden temporary
+    file of an atomic write (``.NAME.XXXX.tmp``)."""
+    name = rel.rsplit("/", 1)[-1]
+    return rel == LOCK or (name.startswith(".") and name.endswith(".tmp"))
+
+
+def matches(rel: str, patterns: Sequence[str]) -> bool:
+    """Whether relative path ``rel`` (``/``-separated) matches one of ``patterns``, component
+    by component (``*`` never crosses a ``/``)."""
+    parts = rel.split("/")
+    for pattern in patterns:
+        pparts = pattern.split("/")
+        if len(pparts) == len(parts) and all(
+                fnmatch.fnmatchcase(a, b) for a, b in zip(parts, pparts, strict=True)):
+            return True
+    return False
+
+
+def read_manifest(directory: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The manifest of a directory if this program wrote it, else None.
+
+    A manifest is ours when it is a JSON object recording the seed derivation (every
+    manifest this program writes does); a file of that name from anywhere else is not.
+    """
+    path = Path(directory) / MANIFEST
+    if path.is_symlink() or not path.is_file():
+        return None
+    try:
+        data = read_json(path)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("seed_derivation") != SEED_DERIVATION:
+        return None
+    return data
+
+
+def manifest_kind(manifest: Mapping[str, Any]) -> str:
+    """The kind of directory a manifest describes (``run`` when not recorded)."""
+    kind = manifest.get("kind", "run")
+    return kind if isinstance(kind, str) and kind in OWNED else "run"
+
+
+def owned_patterns(manifest: Mapping[str, Any]) -> tuple[str, ...]:
+    """The patterns of the files a manifest's directory owns.
+
+    The patterns recorded under ``owns``, kept only when they are among the known patterns
+    of the manifest's kind (so an edited manifest cannot claim other files); a manifest
+    written before ``owns`` existed owns its kind's patterns.
+    """
+    known = OWNED[manifest_kind(manifest)]
+    listed = manifest.get("owns")
+    if not isinstance(listed, list):
+        return known
+    return tuple(p for p in known if p in listed)
+
+
+@dataclass
+class DirectoryState:
+    """What a directory holds (see :func:`scan_directory`). Paths are relative, ``/``-separated.
+
+    Attributes
+    ----------
+    exists : bool
+        Whether the directory exists.
+    manifest : dict or None
+        Its manifest, when this program wrote one.
+    owned : list of str
+        Files matching the manifest's patterns (none without a manifest of ours).
+    foreign : list of str
+        Every other file, and every symbolic link (never followed, never removed).
+    scratch : list of str
+        The lock and hidden temporary files of atomic writes.
+    children : list of str
+        Subdirectories skipped because they are result directories of their own.
+    """
+
+    exists: bool
+    manifest: dict[str, Any] | None = None
+    owned: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+    scratch: list[str] = field(default_factory=list)
+    children: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing but scratch (and empty folders): any run may start here."""
+        return not (self.owned or self.foreign or self.children)
+
+    @property
+    def results(self) -> list[str]:
+        """Owned files other than the manifest: what a run would lose."""
+        return [r for r in self.owned if r != MANIFEST]
+
+
+def scan_directory(directory: str | os.PathLike[str], *,
+                   skip_children: bool = False) -> DirectoryState:
+    """Classify every file below ``directory`` as owned, foreign or scratch (read only).
+
+    With ``skip_children``, immediate subdirectories holding a manifest of ours (the
+    scenario directories of a comparison) are listed as ``children`` and not entered.
+    Raises :class:`NotADirectoryError` when ``directory`` exists and is not a directory.
+    """
+    root = Path(directory)
+    if not root.exists() and not root.is_symlink():
+        return DirectoryState(exists=False)
+    if root.is_symlink() or not root.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "exists and is not a directory", str(root))
+    manifest = read_manifest(root)
+    patterns = owned_patterns(manifest) if manifest is not None else ()
+    state = DirectoryState(exists=True, manifest=manifest)
+
+    def walk(folder: Path, rel: str) -> None:
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        for entry in entries:
+            r = f"{rel}{entry.name}"
+            if entry.is_symlink():
+                state.foreign.append(r)
+            elif entry.is_dir():
+                if skip_children and not rel and read_manifest(entry.path) is not None:
+                    state.children.append(r)
+                else:
+                    walk(Path(entry.path), r + "/")
+            elif is_scratch(r):
+                state.scratch.append(r)
+            elif matches(r, patterns):
+                state.owned.append(r)
+            else:
+                state.foreign.append(r)
+
+    walk(root, "")
+    return state
+
+
+def remove_owned(directory: str | os.PathLike[str], state: DirectoryState) -> list[str]:
+    """Remove the owned files and the scratch of a scanned directory; returns what was removed.
+
+    Only regular files listed in ``state.owned`` or ``state.scratch`` are removed (the lock
+    is left to its holder); symbolic links and every other file stay.
+    """
+    root = Path(directory)
+    removed = []
+    for rel in [*state.owned, *state.scratch]:
+        if rel == LOCK:
+            continue
+        path = root / rel
+        if path.is_symlink() or not path.is_file():
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed.append(rel)
+    return removed
+
+
+class DirectoryBusyError(OSError):
+    """Another process holds the lock of a result directory."""
+
+
+class DirectoryLock:
+    """An exclusive lock on a result directory, held while a run writes there.
+
+    ``fcntl.flock`` on ``DIR/.childsim.lock`` (not the ``filelock`` package: the lock file
+    is removed again on release, so a directory is left as it was found, and removal
+    needs the check below, which ``filelock`` does not make). A second process trying to
+    take it fails at once with :class:`DirectoryBusyError` naming the holder's process id.
+    The kernel releases the lock when its holder dies, however it dies. After locking,
+    the file is checked to be still the one at ``DIR/.childsim.lock`` (a holder may have
+    removed it while this process waited to lock it); if not, the lock is taken again.
+
+    The lock is re-entrant within a process (nested experiments on one directory share
+    it). On platforms without ``fcntl`` it does nothing.
+    """
+
+    _held: dict[str, tuple[int, int]] = {}  # resolved directory -> (fd, depth)
+    _guard = threading.Lock()
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / LOCK
+        self._key: str | None = None
+
+    def acquire(self) -> DirectoryLock:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not on POSIX
+            return self
+        self.directory.mkdir(parents=True, exist_ok=True)
+        key = os.path.realpath(self.directory)
+        with self._guard:
+            if key in self._held:
+                fd, depth = self._held[key]
+                self._held[key] = (fd, depth + 1)
+                self._key = key
+                return self
+            while True:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError as exc:
+                    holder = _read_pid(fd)
+                    os.close(fd)
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                        raise
+                    who = f" (process {holder})" if holder else ""
+                    raise DirectoryBusyError(
+                        errno.EBUSY, f"another childsim run{who} is writing there; wait "
+                        "for it to finish or use another --out", str(self.directory)) from None
+                try:
+                    same = os.path.samestat(os.fstat(fd), os.stat(self.path))
+                except FileNotFoundError:
+                    same = False
+                if same:
+                    break
+                os.close(fd)  # removed by its previous holder meanwhile: lock the new one
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            self._held[key] = (fd, 1)
+            self._key = key
+        return self
+
+    def release(self) -> None:
+        key, self._key = self._key, None
+        if key is None:
+            return
+        with self._guard:
+            fd, depth = self._held[key]
+            if depth > 1:
+                self._held[key] = (fd, depth - 1)
+                return
+            del self._held[key]
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+            os.close(fd)
+
+    def __enter__(self) -> DirectoryLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _read_pid(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def rep_files(out_dir: str | os.PathLike[str], entry: str,
+              reps: Sequence[int] | set[int]) -> list[Path]:
+    """The ``rep-NNNN.parquet`` files of ``entry`` (``journeys.parquet`` or
+    ``stocks.parquet``) of the replications ``reps`` that exist, in replication order."""
+    folder = Path(out_dir) / entry
+    paths = [folder / f"{rep_stem(r)}.parquet" for r in sorted(reps)]
+    return [p for p in paths if p.is_file()]
 
 
 # -- manifest and summary ----------------------------------------------------------------------
@@ -388,14 +683,15 @@ def build_manifest(
     finished: _dt.datetime | str | None,
     command: Sequence[str] | str | None,
 ) -> dict[str, Any]:
-    """What a result directory holds, enough to reproduce it.
+    """What a result directory holds, enough to reproduce it, and which files are ours.
 
     Keys: ``scenario`` (name, description, digest, files, provenance and ``resolved``: the
     full parameter set), ``seed``, ``seed_derivation``, ``reps``, ``years`` (measured),
     ``warmup_years``, ``started`` and ``finished`` (ISO 8601 UTC, ``finished`` null while
     running), ``command``, ``software`` (package, Python, numpy, simpy, pandas, pyarrow
     versions and platform) and ``git`` (``commit`` and ``dirty`` of the source checkout,
-    null when not a git checkout).
+    null when not a git checkout), ``kind`` (``run``) and ``owns`` (the patterns of the
+    files the program writes there, :data:`OWNED`).
     """
     files = [os.fspath(f) for f in (getattr(scenario, "files", None) or ())]
     if command is not None and not isinstance(command, str):
@@ -427,6 +723,8 @@ def build_manifest(
             "platform": platform.platform(),
         },
         "git": git_info(),
+        "kind": "run",
+        "owns": list(OWNED["run"]),
     })
 
 
@@ -469,7 +767,10 @@ def write_summary(path: str | os.PathLike[str], summary_df: pd.DataFrame,
 
 __all__ = [
     "JOURNEYS",
+    "LOCK",
     "MANIFEST",
+    "OWNED",
+    "REPORT",
     "PRECISION",
     "REPLICATIONS",
     "RESULT_ENTRIES",
@@ -482,7 +783,18 @@ __all__ = [
     "atomic_write_json",
     "atomic_write_parquet",
     "atomic_write_text",
+    "DirectoryBusyError",
+    "DirectoryLock",
+    "DirectoryState",
     "build_manifest",
+    "is_scratch",
+    "manifest_kind",
+    "matches",
+    "owned_patterns",
+    "read_manifest",
+    "remove_owned",
+    "rep_files",
+    "scan_directory",
     "dumps_json",
     "git_info",
     "journey_path",

@@ -103,8 +103,97 @@ def _comparison_runs(d: Path, meta: Mapping[str, Any], table: pd.DataFrame | Non
     return [p for p in listed if (p / "manifest.json").is_file()]
 
 
+def _read_csv(path: Path, needed: Sequence[str]) -> pd.DataFrame:
+    """A CSV file the report reads, with the columns it needs; ReportError if not."""
+    try:
+        table = pd.read_csv(path)
+    except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError,
+            pd.errors.EmptyDataError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__
+        raise ReportError(f"{path}: cannot be read as a CSV table: {reason}") from None
+    return _check_columns(table, needed, str(path))
+
+
+def _check_columns(table: pd.DataFrame, needed: Sequence[str], where: str) -> pd.DataFrame:
+    missing = [c for c in needed if c not in table.columns]
+    if missing:
+        raise ReportError(f"{where}: missing column(s) {', '.join(missing)}; expected the "
+                          f"columns {', '.join(needed)}")
+    return table
+
+
+#: Numbers of a comparison table (NaN allowed: the base has no differences).
+_COMPARISON_NUMBERS = ("mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high")
+
+
+def _check_comparison(table: pd.DataFrame, where: str) -> pd.DataFrame:
+    from sim.outputs.comparison import COLUMNS
+
+    _check_columns(table, COLUMNS, where)
+    if table.empty:
+        raise ReportError(f"{where}: the comparison has no rows")
+    for col in ("kpi", "scenario"):
+        if table[col].isna().any():
+            raise ReportError(f"{where}: column {col} has empty cells")
+    for col in _COMPARISON_NUMBERS:
+        try:
+            pd.to_numeric(table[col], errors="raise")
+        except (ValueError, TypeError):
+            raise ReportError(f"{where}: column {col} holds values that are not numbers") \
+                from None
+    for col in ("is_base", "significant"):
+        ok = table[col].astype(str).str.lower().isin(("true", "false", "1", "0", "1.0", "0.0"))
+        if not ok.all():
+            raise ReportError(f"{where}: column {col} holds values that are not true or false")
+    return table
+
+
+def _check_summary(path: Path) -> None:
+    """A ``summary.json``: an object of KPIs, each with numbers (or null) for mean, ci_low,
+    ci_high and n."""
+    if not path.is_file():
+        return
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"{path}: cannot be read as JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ReportError(f"{path}: expected an object of KPIs")
+    for kpi, entry in data.items():
+        if not isinstance(entry, dict):
+            raise ReportError(f"{path}: {kpi}: expected an object with mean, ci_low, ci_high "
+                              "and n")
+        for key in ("mean", "ci_low", "ci_high", "n"):
+            value = entry.get(key)
+            if key not in entry or not (value is None or (isinstance(value, int | float)
+                                                          and not isinstance(value, bool))):
+                raise ReportError(f"{path}: {kpi}: {key}: expected a number, got "
+                                  f"{value!r}")
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    """A ``manifest.json`` (empty when absent); ReportError when it is not a JSON object."""
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"{path}: cannot be read as JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ReportError(f"{path}: expected a JSON object")
+    scenario = data.get("scenario")
+    if scenario is not None and not isinstance(scenario, dict):
+        raise ReportError(f"{path}: scenario: expected an object")
+    return data
+
+
 def read_inputs(dirs: Sequence[str | os.PathLike[str]]) -> Inputs:
-    """Classify the directories given and read what they hold."""
+    """Classify the directories given and read what they hold.
+
+    Everything is checked as it is read: a malformed ``manifest.json``, ``summary.json``,
+    ``comparison.csv``, ``comparison.json``, ``sensitivity.csv`` or ``validation.csv``
+    raises :class:`ReportError` naming the file and what is wrong.
+    """
     inputs = Inputs()
     seen: set[Path] = set()
 
@@ -112,24 +201,39 @@ def read_inputs(dirs: Sequence[str | os.PathLike[str]]) -> Inputs:
         if p.resolve() in seen:
             return
         seen.add(p.resolve())
-        inputs.runs.append(figures.open_result(p))
+        _read_manifest(p / "manifest.json")
+        _check_summary(p / "summary.json")
+        try:
+            inputs.runs.append(figures.open_result(p))
+        except (OSError, ValueError) as exc:
+            raise ReportError(f"{p}: {exc}") from None
 
     for raw in dirs:
         d = Path(raw)
         if not d.is_dir():
             raise ReportError(f"{d}: no such directory")
-        manifest = _read_json(d / "manifest.json")
+        manifest = _read_manifest(d / "manifest.json")
         if (d / "sensitivity.csv").is_file() or manifest.get("kind") == "sensitivity":
             csv = d / "sensitivity.csv"
             if csv.is_file():
-                indices = pd.read_csv(csv)
+                indices = _read_csv(csv, ("kpi", "param"))
             else:
-                indices = pd.DataFrame(_read_json(d / "sensitivity.json").get("indices") or [])
+                rows = _read_json(d / "sensitivity.json").get("indices") or []
+                indices = pd.DataFrame(rows if isinstance(rows, list) else [])
+                if len(indices):
+                    _check_columns(indices, ("kpi", "param"), str(d / "sensitivity.json"))
             inputs.sensitivities.append((d, indices, manifest))
-        elif (d / "comparison.csv").is_file() or (d / "comparison.json").is_file():
+        elif ((d / "comparison.csv").is_file() or (d / "comparison.json").is_file()
+              or manifest.get("kind") == "comparison"):
             meta = _read_json(d / "comparison.json")
-            table = pd.read_csv(d / "comparison.csv") if (d / "comparison.csv").is_file() \
-                else (pd.DataFrame(meta["rows"]) if meta.get("rows") else None)
+            if (d / "comparison.csv").is_file():
+                table = _check_comparison(_read_csv(d / "comparison.csv", ()),
+                                          str(d / "comparison.csv"))
+            elif isinstance(meta.get("rows"), list) and meta["rows"]:
+                table = _check_comparison(pd.DataFrame(meta["rows"]),
+                                          str(d / "comparison.json"))
+            else:
+                table = None
             if table is not None and len(table):
                 inputs.comparisons.append((d, table, meta))
             for p in _comparison_runs(d, meta, table):
@@ -140,15 +244,19 @@ def read_inputs(dirs: Sequence[str | os.PathLike[str]]) -> Inputs:
             raise ReportError(f"{d} is not a result, comparison or sensitivity directory "
                               "(no manifest.json, comparison.csv or sensitivity.csv)")
         if (d / "validation.csv").is_file() and not (d / "manifest.json").is_file():
-            inputs.validation.setdefault("", pd.read_csv(d / "validation.csv"))
+            inputs.validation.setdefault("", _read_csv(d / "validation.csv", _VALIDATION))
     names = [r.name for r in inputs.runs]
     for i, r in enumerate(inputs.runs):  # several runs of one scenario: tell them apart
         if names.count(r.name) > 1:
             inputs.runs[i] = figures.open_result(r, f"{r.name} ({r.path.name})")
     for r in inputs.runs:
         if (r.path / "validation.csv").is_file():
-            inputs.validation[r.name] = pd.read_csv(r.path / "validation.csv")
+            inputs.validation[r.name] = _read_csv(r.path / "validation.csv", _VALIDATION)
     return inputs
+
+
+#: Columns of ``validation.csv`` the report reads.
+_VALIDATION = ("kpi", "mean", "low", "high")
 
 
 # -- formatting --------------------------------------------------------------------------------

@@ -1,5 +1,10 @@
 """A result directory read back: the KPIs of each finished replication, their summary,
-and the records on disk (see :mod:`sim.outputs.files` for the layout)."""
+and the records on disk (see :mod:`sim.outputs.files` for the layout).
+
+Only whole replications are read (:func:`completed_reps`): a replication whose
+``replications/rep-NNNN.json`` is missing (a run interrupted while writing it) is
+ignored, even if some of its Parquet files are there.
+"""
 
 from __future__ import annotations
 
@@ -37,28 +42,75 @@ class ExperimentResult:
     summary: pd.DataFrame
     manifest: dict[str, Any] = field(default_factory=dict)
 
+    notes: list[str] = field(default_factory=list)
+
+    def _reps(self) -> list[int]:
+        return sorted(int(r) for r in self.per_rep.index)
+
+    def _files(self, entry: str) -> list[str]:
+        files = output.rep_files(self.out_dir, entry, self._reps())
+        if not files:
+            raise FileNotFoundError(f"{self.out_dir / entry}: no complete replication")
+        return [str(f) for f in files]
+
     def stocks(self) -> pd.DataFrame:
         """Monthly stocks of every replication (column ``rep`` tells them apart)."""
-        return pd.read_parquet(self.out_dir / output.STOCKS)
+        return pd.read_parquet(self._files(output.STOCKS))
 
     def journeys(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The journey log of every replication, optionally only some ``columns``."""
         return pd.read_parquet(
-            self.out_dir / output.JOURNEYS, columns=None if columns is None else list(columns)
+            self._files(output.JOURNEYS), columns=None if columns is None else list(columns)
         )
 
     def journey_dataset(self) -> Any:
         """The journey log as a lazy :class:`pyarrow.dataset.Dataset` (for filtered scans)."""
         import pyarrow.dataset as ds
 
-        return ds.dataset(self.out_dir / output.JOURNEYS, format="parquet")
+        return ds.dataset(self._files(output.JOURNEYS), format="parquet")
 
 
-def completed_reps(out: Path) -> set[int]:
-    folder = out / output.REPLICATIONS
-    if not folder.is_dir():
+def _whole(out: Path, rep: int) -> bool:
+    """Whether replication ``rep`` is complete: its KPI record reads back, and both of its
+    Parquet files exist."""
+    try:
+        data = output.read_json(output.replication_path(out, rep))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(data, dict) or not isinstance(data.get("kpis"), dict):
+        return False
+    if not all(v is None or (isinstance(v, int | float) and not isinstance(v, bool))
+               for v in data["kpis"].values()):
+        return False
+    return (output.journey_path(out, rep).is_file()
+            and output.stocks_path(out, rep).is_file())
+
+
+def completed_reps(out: str | os.PathLike[str]) -> set[int]:
+    """The replications of ``out`` that are whole (see :func:`_whole`)."""
+    folder = Path(out) / output.REPLICATIONS
+    if folder.is_symlink() or not folder.is_dir():
         return set()
-    return {r for p in folder.glob("rep-*.json") if (r := output.rep_of(p)) is not None}
+    reps = {r for p in folder.glob("rep-*.json")
+            if (r := output.rep_of(p)) is not None and p.name == f"{output.rep_stem(r)}.json"}
+    return {r for r in reps if _whole(Path(out), r)}
+
+
+def partial_files(out: str | os.PathLike[str]) -> list[Path]:
+    """Per-replication files of replications that are not whole (what a resume removes)."""
+    out = Path(out)
+    whole = completed_reps(out)
+    stray = []
+    for entry in output.RESULT_ENTRIES:
+        folder = out / entry
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        for p in sorted(folder.glob("rep-*")):
+            r = output.rep_of(p)
+            if (r is not None and r not in whole and p.is_file() and not p.is_symlink()
+                    and output.matches(f"{entry}/{p.name}", output.OWNED["run"])):
+                stray.append(p)
+    return stray
 
 
 def kpi_meta() -> dict[str, Any]:

@@ -11,6 +11,7 @@ import io
 import os
 from importlib import resources
 
+import numpy as np
 import pandas as pd
 
 #: Weight of a target in the calibration loss, by its confidence: a ``low`` row is a
@@ -38,6 +39,73 @@ def load_targets(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
         df = pd.read_csv(io.StringIO(text))
     else:
         df = pd.read_csv(path)
+    return df.set_index("kpi")
+
+
+#: Columns a targets file must have (the rest is kept).
+REQUIRED_COLUMNS: tuple[str, ...] = ("kpi", "unit", "per_la_value", "low", "high", "confidence")
+
+
+class TargetsError(ValueError):
+    """A targets file that cannot be used: unreadable, or missing columns or values."""
+
+
+def check_targets(targets: pd.DataFrame | str | os.PathLike[str] | None = None
+                  ) -> pd.DataFrame:
+    """Read (if a path) and check the targets; return them indexed by KPI name.
+
+    Checks: the file reads as CSV, has :data:`REQUIRED_COLUMNS` and at least one row, every
+    ``kpi`` is a distinct non-empty name, ``per_la_value``, ``low`` and ``high`` are finite
+    numbers with ``low <= high``. Raises :class:`TargetsError` naming the file, the row
+    and the column.
+    """
+    where = "targets" if targets is None or isinstance(targets, pd.DataFrame) \
+        else os.fspath(targets)
+    if isinstance(targets, pd.DataFrame):
+        df = targets.reset_index() if targets.index.name == "kpi" else targets.copy()
+    else:
+        try:
+            df = load_targets(targets).reset_index()
+        except FileNotFoundError:
+            raise TargetsError(f"{where}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise TargetsError(f"{where}: cannot read: {reason}") from None
+        except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError, KeyError) as exc:
+            if isinstance(exc, KeyError):
+                raise TargetsError(f"{where}: no column 'kpi'; a targets file has the "
+                                   f"columns {', '.join(REQUIRED_COLUMNS)}") from None
+            raise TargetsError(f"{where}: not a CSV table: {exc}") from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise TargetsError(f"{where}: missing column(s) {', '.join(missing)}; a targets file "
+                           f"has the columns {', '.join(REQUIRED_COLUMNS)}")
+    if df.empty:
+        raise TargetsError(f"{where}: no targets (the table has no rows)")
+    for i, row in enumerate(df.itertuples(index=False), start=2):
+        kpi = row.kpi
+        if not isinstance(kpi, str) or not kpi.strip():
+            raise TargetsError(f"{where}: line {i}: kpi: expected a KPI name, got {kpi!r}")
+        for col in ("per_la_value", "low", "high"):
+            value = getattr(row, col)
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                number = float("nan")
+            if not np.isfinite(number):
+                raise TargetsError(f"{where}: line {i}: {col}: expected a number, "
+                                   f"got {value!r}")
+        if float(row.low) > float(row.high):
+            raise TargetsError(f"{where}: line {i}: low ({row.low}) is above high "
+                               f"({row.high})")
+    dupes = sorted(set(df["kpi"][df["kpi"].duplicated()]))
+    if dupes:
+        raise TargetsError(f"{where}: KPI(s) listed more than once: {', '.join(dupes)}")
+    df = df.copy()
+    for col in ("per_la_value", "low", "high"):
+        df[col] = df[col].astype(float)
+    df["confidence"] = df["confidence"].fillna("").astype(str)
+    df["unit"] = df["unit"].fillna("").astype(str)
     return df.set_index("kpi")
 
 
