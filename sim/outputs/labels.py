@@ -51,6 +51,9 @@ class Label:
         A short name for narrow places (terminal tables, figure axes).
     policy_specific : str
         Non-empty when the measure exists only under one policy; says which.
+    headline : bool
+        Whether the report's opening sentences may name it (False for a measure that
+        repeats another in other units, or a check of the run's censoring).
     """
 
     label: str
@@ -60,6 +63,7 @@ class Label:
     upper: float | None = None
     short: str = ""
     policy_specific: str = ""
+    headline: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -92,9 +96,9 @@ _2010 = "the 2010 initial and core assessment timescales"
 #: Every KPI of :data:`sim.outputs.kpis.KPIS`, in words (a test checks none is missing).
 KPI_LABELS: dict[str, Label] = {
     "referrals_per_year": _rate("Referrals a year", "referrals a year", "Referrals"),
-    "referral_rate_per_10k": _rate("Referrals a year per 10,000 children",
-                                   "referrals a year per 10,000 children",
-                                   "Referrals per 10,000 children"),
+    "referral_rate_per_10k": Label("Referrals a year per 10,000 children",
+                                   "referrals a year per 10,000 children", "rate", 0.0,
+                                   None, "Referrals per 10,000 children", headline=False),
     "rereferral_rate_12m": _share("Re-referrals within 12 months", "% of referrals",
                                   "Re-referrals within 12 months"),
     "referral_nfa_share": _share("Referrals closed with no further action",
@@ -114,7 +118,7 @@ KPI_LABELS: dict[str, Label] = {
                                   "assessments a year", "First assessments"),
     "assessment_closed_at_deadline_share": _share(
         "Assessments closed at the deadline", "% of assessments",
-        "Assessments closed at deadline"),
+        "Assessments closed at deadline", policy=_2010),
     "s47_enquiries_per_year": _rate("Section 47 child protection enquiries a year",
                                     "enquiries a year", "Section 47 enquiries"),
     "initial_cp_conferences_per_year": _rate("Initial child protection conferences a year",
@@ -132,8 +136,9 @@ KPI_LABELS: dict[str, Label] = {
     "care_proceedings_within_26wk_share": _share("Care proceedings finished within 26 weeks",
                                                  "% of finished proceedings",
                                                  "Proceedings within 26 weeks"),
-    "care_proceedings_open_at_end": _count("Care proceedings open at the end",
-                                           "proceedings", "Proceedings open at end"),
+    "care_proceedings_open_at_end": Label("Care proceedings open at the end", "proceedings",
+                                          "count", 0.0, None, "Proceedings open at end",
+                                          headline=False),
     "sw_vacancy_rate": _share("Social worker posts vacant", "% of posts", "Vacant posts"),
     "sw_turnover_rate": _share("Social workers leaving a year", "% of staff a year",
                                "Staff turnover", upper=None),
@@ -156,8 +161,8 @@ KPI_LABELS: dict[str, Label] = {
                                   "child-months a year", "Unprotected months at risk"),
     "time_to_help_days_median": Label("Time from first contact to the right help (median)",
                                       "days", "duration", 0.0, None, "Days to right help"),
-    "open_cases_at_end": _count("Children in need open at the end", "children",
-                                "Open cases at end"),
+    "open_cases_at_end": Label("Children in need open at the end", "children", "count",
+                               0.0, None, "Open cases at end", headline=False),
 }
 
 _index = "index"
