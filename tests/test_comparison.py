@@ -182,11 +182,13 @@ def test_cli_compare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
             "--workers", "1", "--quiet"]
     assert cli.main(args) == 0
     out = capsys.readouterr().out
-    line = next(x for x in out.splitlines() if x.startswith("referrals_per_year"))
+    line = next(x for x in out.splitlines() if x.startswith("Referrals a year "))
     assert "fd10" in line
     diff_line = out.splitlines()[out.splitlines().index(line) + 1]
-    assert "fd12" in diff_line and "+20.0" in diff_line and diff_line.rstrip().endswith("*")
-    assert "diff from fd10" in out and "common random numbers" in out
+    assert "fd12" in diff_line and "+20.0 (+20.0%)" in diff_line
+    assert diff_line.rstrip().endswith("*")
+    assert "Change from" in out and "common random numbers" in out
+    assert max(len(x) for x in out.splitlines() if "written to" not in x) <= 100
     results = tmp_path / "results" / "compare-fd10"
     for p in ("comparison.csv", "comparison.json", "fd10/summary.json", "fd12/summary.json"):
         assert (results / p).exists(), p
