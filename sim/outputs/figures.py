@@ -609,9 +609,11 @@ def flow_figure(sources: Any, *, window: Window | None = None) -> Figure:
     return fig
 
 
-def _fit(text: str, fig: Figure, size: float) -> str:
-    """``text`` wrapped to the figure's width (about 0.55 em a character)."""
-    chars = max(20, int(fig.get_figwidth() * 72 / (0.55 * size)) - 4)
+def _fit(text: str, fig: Figure | float, size: float) -> str:
+    """``text`` wrapped to the figure's width (or a width in inches), at about 0.6 em a
+    character."""
+    width = fig if isinstance(fig, int | float) else fig.get_figwidth()
+    chars = max(16, int(width * 72 / (0.6 * size)) - 2)
     return textwrap.fill(text, chars)
 
 
@@ -1032,9 +1034,10 @@ def sensitivity_figure(indices: Any, *, kpis: Sequence[str] | None = None,
                         label="_S1")
             ax.set_yticks(pos)
             ax.set_yticklabels(part["param"], fontsize=7)
-            ax.set_xlabel("total Sobol index ST (95% CI); diamond: S1")
+            ax.set_xlabel("total Sobol index ST (95% interval)\ndiamond: first-order S1")
             ax.grid(axis="y", visible=False)
-        ax.set_title(_fit(kpi_label(kpi).label, fig, 10.0 * ncols), gid=f"kpi-{kpi}")
+        ax.set_title(_fit(kpi_label(kpi).label, 4.6 * (0.8 if morris else 0.5), 10.0),
+                     gid=f"kpi-{kpi}")
     for k in range(len(names), nrows * ncols):
         axes[k // ncols][k % ncols].remove()
     fig.suptitle("Sensitivity: Morris screening" if morris else "Sensitivity: Sobol indices")
