@@ -502,6 +502,12 @@ def _computed_comparison(inputs: Inputs) -> tuple[pd.DataFrame, str] | None:
 
 def _comparisons(inputs: Inputs) -> list[tuple[pd.DataFrame, str]]:
     out = [(t, f"From {d.name}/comparison.csv.") for d, t, _ in inputs.comparisons]
+    if out and "applicable" not in out[0][0].columns and len(inputs.runs) >= 2:
+        # written by an earlier version, with intervals that may leave a measure's range:
+        # computed again from the replications
+        computed = _computed_comparison(inputs)
+        if computed is not None:
+            out[0] = computed
     if not out:
         computed = _computed_comparison(inputs)
         if computed is not None:
@@ -604,11 +610,28 @@ def _is_baseline(r: figures.ResultDir) -> bool:
     return str(scenario.get("name") or "") == BASELINE
 
 
+def _summary_of(r: figures.ResultDir) -> dict[str, dict[str, Any]]:
+    """A run's KPI summary, computed from its replications (so that its intervals are
+    those of the current method, within each measure's range); its summary.json when the
+    replications cannot be read."""
+    from sim.outputs.results import load_result
+
+    try:
+        per_rep = load_result(r.path).per_rep
+    except (OSError, ValueError, KeyError):
+        return r.summary()
+    if per_rep.empty:
+        return r.summary()
+    from sim.outputs.statistics import summarise
+
+    return summarise(per_rep).to_dict(orient="index")
+
+
 def _kpi_section(inputs: Inputs) -> KpiSection | None:
     if not inputs.runs:
         return None
     targets = {str(r["kpi"]): r for _, r in figures.read_targets().iterrows()}
-    summaries = {r.name: r.summary() for r in inputs.runs}
+    summaries = {r.name: _summary_of(r) for r in inputs.runs}
     kpis = _kpi_order(k for s in summaries.values() for k in s)
     if not kpis:
         return None
