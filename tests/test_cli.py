@@ -87,11 +87,13 @@ def test_run_prints_table(tmp_path: Path, fake_model, capsys: pytest.CaptureFixt
     captured = capsys.readouterr()
     assert code == 0, captured.err
     text = captured.out
-    header = next(line for line in text.splitlines() if line.startswith("KPI"))
-    for column in ("unit", "mean", "95% CI", "target band", "in band"):
+    header = next(line for line in text.splitlines() if line.startswith("Measure"))
+    for column in ("Mean", "95% interval", "England 2010-11 band", "In band"):
         assert column in header
-    row = next(line for line in text.splitlines() if line.startswith("referrals_per_year "))
+    row = next(line for line in text.splitlines() if line.startswith("Referrals a year "))
     assert " to " in row and ("yes" in row or "NO" in row)
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert "warning: The warm-up (0.1 years) is shorter than the recommended" in text
     assert str(out_dir) in text
     assert (out_dir / "summary.json").exists()
     manifest = json.loads((out_dir / "manifest.json").read_text())
@@ -191,11 +193,11 @@ def test_verbose_sets_logging(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("value", "unit", "text"),
     [
-        (0.2451, "share of referrals", "0.245"),
-        (3981.7, "referrals per year per LA", "3982"),
+        (0.2451, "share of referrals", "24.5%"),
+        (3981.7, "referrals per year per LA", "3,982"),
         (544.4, "referrals per 10000 children per year", "544"),
         (2.345, "serious case reviews started per year per LA", "2.35"),
-        (278.34, "children on a child protection plan at 31 March per LA", "278.3"),
+        (278.34, "children on a child protection plan at 31 March per LA", "278"),
         (float("nan"), "share", "-"),
     ],
 )

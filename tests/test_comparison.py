@@ -182,11 +182,13 @@ def test_cli_compare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
             "--workers", "1", "--quiet"]
     assert cli.main(args) == 0
     out = capsys.readouterr().out
-    line = next(x for x in out.splitlines() if x.startswith("referrals_per_year"))
+    line = next(x for x in out.splitlines() if x.startswith("Referrals a year "))
     assert "fd10" in line
     diff_line = out.splitlines()[out.splitlines().index(line) + 1]
-    assert "fd12" in diff_line and "+20.0" in diff_line and diff_line.rstrip().endswith("*")
-    assert "diff from fd10" in out and "common random numbers" in out
+    assert "fd12" in diff_line and "+20.0 (+20.0%)" in diff_line
+    assert diff_line.rstrip().endswith("*")
+    assert "Change from" in out and "common random numbers" in out
+    assert max(len(x) for x in out.splitlines() if "written to" not in x) <= 100
     results = tmp_path / "results" / "compare-fd10"
     for p in ("comparison.csv", "comparison.json", "fd10/summary.json", "fd12/summary.json"):
         assert (results / p).exists(), p
@@ -216,3 +218,25 @@ def test_common_random_numbers_on_longer_runs(tmp_path: Path) -> None:
     both = rows.dropna(subset=["diff_half_width", "welch_half_width"])
     both = both[both["welch_half_width"] > 0]
     assert (both["diff_half_width"] < both["welch_half_width"]).mean() > 0.5
+
+
+def test_a_measure_the_policy_abolishes_is_not_applicable_never_a_change():
+    import numpy as np
+
+    from sim.outputs.comparison import compare_frames
+
+    base = pd.DataFrame({"initial_assessments_per_year": [2600.0, 2700.0, 2650.0],
+                         "initial_assessment_within_timescale_share": [0.8, 0.82, 0.81],
+                         "unallocated_cases_mean": [12.0, 9.0, 14.0]})
+    reform = pd.DataFrame({"initial_assessments_per_year": [0.0, 0.0, 0.0],
+                           "initial_assessment_within_timescale_share": [np.nan] * 3,
+                           "unallocated_cases_mean": [0.0, 0.0, 0.0]})
+    t = compare_frames({"base": base, "flexible": reform}, "base").set_index(
+        ["kpi", "scenario"])
+    for kpi in ("initial_assessments_per_year", "initial_assessment_within_timescale_share"):
+        row = t.loc[(kpi, "flexible")]
+        assert not row["applicable"] and not row["significant"]
+    # a measure that exists under every policy and falls to zero is a real change
+    row = t.loc[("unallocated_cases_mean", "flexible")]
+    assert row["applicable"] and row["significant"] and row["pct"] == pytest.approx(-100.0)
+    assert t.loc[("initial_assessments_per_year", "base"), "applicable"]

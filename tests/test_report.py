@@ -15,17 +15,20 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from markupsafe import escape
 from tiny_runs import SCENARIOS, tiny_runs
 
 from sim.cli.report import arguments as add_report_arguments
 from sim.cli.report import run as report_command
 from sim.outputs import figures
 from sim.outputs.comparison import compare_frames, write_comparison
+from sim.outputs.labels import kpi_label
 from sim.outputs.report import build_report, format_value, read_inputs, render, toml_comments
 from sim.outputs.results import load_result
 
 CHROMIUM = Path("/usr/bin/chromium")
-FULL_SECTIONS = ["What was run", "Headline comparison", "KPI summary", "Figures", "Validation",
+COMPARISON = "Changes from the base, measure by measure"
+FULL_SECTIONS = ["Summary", COMPARISON, "Every measure", "Figures", "Validation", "What was run",
                  "Scenario assumptions"]
 #: stocks, flow, distributions, forest, sensitivity, loop diagram, validation
 FULL_FIGURES = 7
@@ -159,8 +162,8 @@ leaving_rate = 0.1
 
 def test_format_value_by_unit():
     assert format_value(1234.56, "referrals per year per LA") == "1,235"
-    assert format_value(0.12345, "share of referrals") == "0.123"
-    assert format_value(455.83, "children in need at 31 March per LA") == "455.8"
+    assert format_value(0.12345, "share of referrals") == "12.3%"  # shares as percentages
+    assert format_value(455.83, "children in need at 31 March per LA") == "456"
     assert format_value(None, "x") == "-"
     assert format_value(float("nan"), "x") == "-"
 
@@ -210,15 +213,17 @@ def test_report_headline_comparison_marks_significant_differences(full, comparis
     table = pd.read_csv(comparison_dir / "comparison.csv")
     section = text.split('id="comparison"', 1)[1].split("</section>", 1)[0]
     assert section.count('<div class="sig">') == int(table["significant"].sum())
-    for kpi in table["kpi"].unique():
-        assert f'<span class="kpi">{kpi}</span>' in section
-    assert "early_prevention: mean, difference, 95% CI of difference" in section
+    for kpi in table["kpi"].unique():  # labels in words, the code name as a tooltip
+        assert f'<span class="kpi" title="{kpi}">{escape(kpi_label(kpi).label)}</span>' \
+            in section
+    assert "<th scope=\"col\">early_prevention</th>" in section
+    assert "_per_year</span>" not in section
 
 
 def test_report_kpi_summary_has_target_bands(full):
     _, text, _ = full
     section = text.split('id="kpis"', 1)[1].split("</section>", 1)[0]
-    assert "2260 to 2770 (high)" in section  # cin_open
+    assert "2,260 to 2,770 (high)" in section  # cin_open
     assert "&#10003;" in section or "&#10007;" in section
 
 
@@ -243,7 +248,7 @@ def test_single_run_report_through_the_command(single, capsys):
     code, out, text, page = single
     assert code == 0
     assert out.is_file()
-    assert page.h2 == [s for s in FULL_SECTIONS if s != "Headline comparison"]
+    assert page.h2 == [s for s in FULL_SECTIONS if s != COMPARISON]
     assert len(page.imgs) == 5  # stocks, flow, distributions, loops, validation
     assert "<script" not in text
     assert "Tricky &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &quot;quotes" in text
@@ -327,8 +332,7 @@ def test_templates_come_from_the_package(comparison_dir, tmp_path, monkeypatch):
     assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
     css = (templates / "report.css").read_text(encoding="utf-8")
     assert css.strip() in text  # the stylesheet inlined, unescaped
-    assert Page(text).h2 == [s for s in FULL_SECTIONS if s not in ("Headline comparison",
-                                                                   "Figures")]
+    assert Page(text).h2 == [s for s in FULL_SECTIONS if s not in (COMPARISON, "Figures")]
 
 
 # -- rendering in Chromium ---------------------------------------------------------------------

@@ -131,3 +131,68 @@ def test_relative_half_width():
     assert relative_half_width(0.0, 0.0) == 0.0
     assert relative_half_width(0.0, 1.0) == math.inf
     assert math.isnan(relative_half_width(math.nan, 1.0))
+
+
+# -- intervals within a measure's bounds -------------------------------------------------------
+
+
+def test_bounded_interval_of_a_rare_event_never_goes_below_zero_and_covers():
+    """Serious case reviews and the like: a fraction of an event per replication. The log-scale
+    interval never goes below zero and still covers the true mean about 95% of the time
+    (the symmetric t interval goes below zero in a large share of these samples)."""
+    from sim.outputs.statistics import bounded_mean_ci
+
+    rng = np.random.default_rng(16)
+    true_rate, years, reps, trials = 0.5, 2.0, 10, 2000
+    covered = below_zero_t = 0
+    for _ in range(trials):
+        x = rng.poisson(true_rate * years, reps) / years
+        mean, lo, hi, n = bounded_mean_ci(x, lower=0.0)
+        assert n == reps and lo >= 0.0 and lo <= mean <= hi
+        covered += lo <= true_rate <= hi
+        m, half, _ = mean_ci(x)
+        below_zero_t += m - half < 0
+    assert 0.93 <= covered / trials <= 0.98
+    assert below_zero_t / trials > 0.05  # the problem the bounded interval solves
+
+
+def test_bounded_interval_of_a_share_stays_in_zero_one_and_covers():
+    from sim.outputs.statistics import bounded_mean_ci
+
+    rng = np.random.default_rng(7)
+    p, trials = 0.03, 2000
+    covered = 0
+    for _ in range(trials):
+        x = rng.binomial(80, p, 5) / 80
+        _, lo, hi, _ = bounded_mean_ci(x, lower=0.0, upper=1.0)
+        assert 0.0 <= lo <= hi <= 1.0
+        covered += lo <= p <= hi
+    assert 0.92 <= covered / trials <= 0.985
+
+
+def test_bounded_interval_edge_cases():
+    from sim.outputs.statistics import bounded_mean_ci
+
+    assert bounded_mean_ci([0.0, 0.0, 0.0], lower=0.0) == (0.0, 0.0, 0.0, 3)
+    assert bounded_mean_ci([1.0, 1.0], lower=0.0, upper=1.0) == (1.0, 1.0, 1.0, 2)
+    mean, lo, hi, n = bounded_mean_ci([5.0])
+    assert mean == 5.0 and math.isnan(lo) and math.isnan(hi) and n == 1
+    # unbounded: the ordinary t interval
+    m, half, _ = mean_ci([1.0, 2.0, 4.0])
+    assert bounded_mean_ci([1.0, 2.0, 4.0])[1:3] == pytest.approx((m - half, m + half))
+    # far from the bound the log-scale interval is close to the t interval
+    x = [100.0, 102.0, 98.0, 101.0, 99.0]
+    m, half, _ = mean_ci(x)
+    _, lo, hi, _ = bounded_mean_ci(x, lower=0.0)
+    assert (lo, hi) == pytest.approx((m - half, m + half), rel=1e-3)
+
+
+def test_summarise_uses_the_registered_bounds_of_each_kpi():
+    per_rep = pd.DataFrame({"serious_case_reviews_per_year": [0.0, 0.0, 1.5],
+                            "rereferral_rate_12m": [0.01, 0.0, 0.02],
+                            "something_else": [0.0, 0.0, 1.5]})
+    s = summarise(per_rep)
+    assert s.loc["serious_case_reviews_per_year", "ci_low"] > 0.0
+    assert 0.0 < s.loc["rereferral_rate_12m", "ci_low"] < s.loc["rereferral_rate_12m",
+                                                                 "ci_high"] < 1.0
+    assert s.loc["something_else", "ci_low"] < 0.0  # unknown: unbounded t interval

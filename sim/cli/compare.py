@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import textwrap
 from pathlib import Path
 
 from sim.cli.options import (
@@ -27,7 +28,7 @@ from sim.cli.options import (
     reps_type,
     seed_argument,
 )
-from sim.cli.tables import comparison_table
+from sim.cli.tables import comparison_table, print_warnings, wide_argument
 
 
 def _compare_arguments(p: argparse.ArgumentParser) -> None:
@@ -49,6 +50,7 @@ def _compare_arguments(p: argparse.ArgumentParser) -> None:
              "DIR/comparison.csv and DIR/comparison.json (default: results/compare-<BASE>/)",
     )
     execution_arguments(p, resume_what="replications of every scenario")
+    wide_argument(p)
 
 
 _COMPARE_EPILOG = """\
@@ -56,7 +58,9 @@ Every scenario runs with the same base seed and replication numbers, so replicat
 of each draws the same random numbers (common random numbers). For each KPI the table
 gives every scenario's mean with its 95% CI, and each scenario's difference from BASE:
 the mean of the paired differences (replication by replication) with its 95% t interval.
-A '*' marks a difference whose interval excludes zero.
+A '*' marks a difference whose interval excludes zero; a measure a scenario abolishes
+(initial and core assessments under flexible assessment) is "not applicable", not a
+change. The table fits 100 columns; --wide prints it in full.
 """
 
 
@@ -94,17 +98,24 @@ def run(args: argparse.Namespace) -> int:
         for bar in bars:
             bar.close()
     names = ", ".join(comparison.scenarios)
-    print(
-        f"\nComparison of {names} with {base.name}, common random numbers: "
-        f"{comparison.reps} replications each of {fmt_years(args.years)} measured years "
-        f"after {fmt_years(args.warmup)} warm-up years, seed {args.seed}\n"
-    )
+    intro = (f"Comparison of {names} with {base.name}, common random numbers: "
+             f"{comparison.reps} replications each of {fmt_years(args.years)} measured years "
+             f"after {fmt_years(args.warmup)} warm-up years, seed {args.seed}")
+    print("\n" + textwrap.fill(intro, 100) + "\n")
     if comparison.decision is not None:
         print(describe(comparison.decision, args.kpi) + f" (of {base.name})\n")
-    print(comparison_table(comparison.table, kpi_units(), base.name))
-    n_sig = int(comparison.table["significant"].sum())
-    print(f"\n* the 95% CI of the paired difference excludes zero ({n_sig} of "
-          f"{int((~comparison.table['is_base']).sum())} differences)")
+    print(comparison_table(comparison.table, kpi_units(), base.name, wide=args.wide))
+    table = comparison.table
+    others = table[~table["is_base"].astype(bool)]
+    n_sig = int(others["significant"].sum())
+    applicable = others["applicable"].astype(bool) if "applicable" in others else True
+    print(f"\n* the 95% interval of the paired change excludes zero: a clear change ({n_sig} "
+          f"of {int(applicable.sum())} changes)\nnot applicable: the scenario abolishes the "
+          "measure (it exists only under another policy)")
+    for name in [base.name, *comparison.scenarios]:
+        result = comparison.results.get(name)
+        if result is not None:
+            print_warnings(result, name)
     print(f"results written to {out_dir}{os.sep} ({COMPARISON_CSV}, {COMPARISON_JSON}, and "
           "one directory per scenario)")
     return EXIT_OK

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,7 +29,12 @@ from sim.cli.options import (
     reps_type,
     seed_argument,
 )
-from sim.cli.tables import calibration_targets, kpi_table
+from sim.cli.tables import (
+    calibration_targets,
+    kpi_table,
+    print_warnings,
+    wide_argument,
+)
 
 
 def _run_arguments(p: argparse.ArgumentParser) -> None:
@@ -51,13 +57,17 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
              "DIR/<scenario name>/ for each)",
     )
     execution_arguments(p, resume_what="replications")
+    wide_argument(p)
 
 
 _RUN_EPILOG = """\
 Each replication simulates W warm-up years then Y measured years (a year is 365.25
 calendar days; statutory timescales inside the model are in working days). KPIs are
 computed from the measured years only and reported as means over replications with
-95% confidence intervals, beside the England 2010-11 calibration bands where they exist.
+95% confidence intervals (within what each measure can take), beside the England 2010-11
+calibration bands for the baseline. Warnings follow when the warm-up is shorter than
+recommended, a main stock still trends or unallocated work grows. The table fits 100
+columns; --wide prints it in full.
 
 With --reps auto, replications are added (in batches of the worker count) until the
 relative half-width of the 95% CI of --kpi is at most --precision and stays so for
@@ -119,18 +129,21 @@ def run(args: argparse.Namespace) -> int:
                 return interrupted(out_dir)
             print_notes(result)
             reps = len(result.per_rep)
-            print(
-                f"\nScenario {scenario.name}: {scenario.description}\n"
-                f"{reps} replications of {fmt_years(args.years)} measured years after "
-                f"{fmt_years(args.warmup)} warm-up years, seed {args.seed}\n"
-            )
+            print("\n" + textwrap.fill(f"Scenario {scenario.name}: {scenario.description}",
+                                       100))
+            print(f"{reps} replications of {fmt_years(args.years)} measured years after "
+                  f"{fmt_years(args.warmup)} warm-up years, seed {args.seed}\n")
             if decision is not None:
                 print(describe(decision, args.kpi) + "\n")
-            print(kpi_table(result.summary, units, targets))
-            print(
-                "\ntarget band: England 2010-11 per-LA calibration band (source confidence); "
-                "in band: whether the mean lies in it"
-            )
+            judged = scenario.name == "baseline"
+            print(kpi_table(result.summary, units, targets if judged else None,
+                            wide=args.wide))
+            if judged:
+                print("\nEngland 2010-11 band: the per-LA figure the baseline is calibrated to "
+                      "(source confidence);\nin band: whether the mean lies in it. Reforms are "
+                      "not judged against these bands.")
+            print()
+            print_warnings(result)
             print(f"results written to {out_dir}{os.sep}")
     return EXIT_OK
 

@@ -1,8 +1,14 @@
 """Tables for the terminal: KPI summaries with calibration bands, comparisons, warm-up
-series and sensitivity indices, in fixed-width text."""
+series and sensitivity indices.
+
+The KPI and comparison tables name measures in words with their units
+(:mod:`sim.outputs.labels`), write shares as percentages, and fit a 100-column terminal:
+long cells wrap (laid out by ``rich``). ``--wide`` gives the full table (code names, units,
+every interval) at its natural width."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import math
@@ -11,6 +17,14 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from sim.outputs.labels import (
+    Label,
+    fmt,
+    fmt_diff,
+    fmt_interval,
+    fmt_pct_change,
+    kpi_label,
+)
 from sim.outputs.numbers import sig3, value_kind
 
 CALIBRATION_FILE = "data/calibration/england-2010-11.csv"
@@ -44,13 +58,11 @@ def calibration_targets() -> dict[str, Target]:
 
 
 def format_value(x: float | None, unit: str) -> str:
-    """A number for the table: 3 significant figures for rates and shares (no exponent
-    notation: large values are rounded to whole numbers), 1 decimal for counts."""
+    """A number for the table, by the kind its unit text names: shares as percentages,
+    counts and rates to 3 significant figures with thousands separators."""
     if x is None or not math.isfinite(x):
         return "-"
-    if value_kind(unit) == "count":
-        return f"{x:.1f}"
-    return sig3(x)
+    return fmt(x, Label("", unit, "share" if value_kind(unit) == "share" else "count"))
 
 
 def plain(x: float) -> str:
@@ -58,84 +70,189 @@ def plain(x: float) -> str:
     return f"{x:.0f}" if float(x).is_integer() else f"{x:.6g}"
 
 
-def kpi_table(summary: Any, units: Mapping[str, str], targets: Mapping[str, Target]) -> str:
-    """Fixed-width table of KPI means and 95% CIs, with calibration bands where known.
+#: Width of the terminal tables unless ``--wide``: they fit a 100-column terminal.
+WIDTH = 100
+#: Width allowed with ``--wide``: the table takes its natural width.
+WIDE = 1000
 
-    ``summary`` is a DataFrame indexed by KPI with columns mean, ci_low and ci_high. The
-    unit comes last so that it can be shown in full without breaking the alignment.
+
+def render(table: Any, *, wide: bool = False, width: int = WIDTH) -> str:
+    """A :class:`rich.table.Table` as plain text, at most ``width`` characters a line (cells
+    wrap), or at its natural width when ``wide``; no colour, no trailing spaces."""
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=WIDE if wide else width, color_system=None,
+                      force_terminal=False, highlight=False, emoji=False, soft_wrap=False,
+                      legacy_windows=False)
+    console.print(table)
+    return "\n".join(line.rstrip() for line in console.file.getvalue().splitlines())
+
+
+def _table(*columns: tuple[str, str], wide: bool) -> Any:
+    """An empty rich table with the given (heading, justify) columns; only the first
+    (the measure, in words) wraps."""
+    from rich import box
+    from rich.table import Table
+
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False,
+              safe_box=True)
+    for i, (heading, justify) in enumerate(columns):
+        t.add_column(heading, justify=justify, overflow="fold", no_wrap=wide or i > 0)
+    return t
+
+
+def _cells(*texts: str) -> list[Any]:
+    from rich.text import Text
+
+    return [Text(t) for t in texts]
+
+
+def kpi_table(summary: Any, units: Mapping[str, str] | None = None,
+              targets: Mapping[str, Target] | None = None, *, wide: bool = False,
+              width: int = WIDTH) -> str:
+    """The KPI means and 95% intervals of one run, measures in words.
+
+    ``summary`` is a DataFrame indexed by KPI with columns mean, ci_low and ci_high.
+    ``targets`` (the England 2010-11 bands) are shown with whether the mean lies in them;
+    give them only for the baseline, which they judge. ``wide`` adds the code name and the
+    unit of each measure and lets the table take its natural width.
     """
-    header = ("KPI", "mean", "95% CI", "target band", "in band", "unit")
-    rows: list[tuple[str, ...]] = []
+    targets = targets or {}
+    columns = [("Measure", "left"), ("Mean", "right"), ("95% interval", "right")]
+    if targets:
+        columns += [("England 2010-11 band", "right"), ("In band", "left")]
+    if wide:
+        columns += [("KPI", "left"), ("Unit", "left")]
+    t = _table(*columns, wide=wide)
     for name, row in summary.iterrows():
         name = str(name)
-        target = targets.get(name)
-        unit = units.get(name) or (target.unit if target else "")
-        mean, lo, hi = (float(row[c]) for c in ("mean", "ci_low", "ci_high"))
-        ci = "-" if not (math.isfinite(lo) and math.isfinite(hi)) else (
-            f"{format_value(lo, unit)} to {format_value(hi, unit)}")
-        if target is None:
-            band, mark = "", ""
-        else:
-            band = f"{plain(target.low)} to {plain(target.high)}"
-            if target.confidence:
-                band += f" ({target.confidence})"
-            if not math.isfinite(mean):
-                mark = "-"
+        lab = kpi_label(name)
+        mean = _num(row["mean"])
+        cells = [lab.label if wide else _with_unit(lab), fmt(mean, lab),
+                 fmt_interval(row["ci_low"], row["ci_high"], lab)]
+        if targets:
+            target = targets.get(name)
+            if target is None:
+                cells += ["", ""]
             else:
-                mark = "yes" if target.low <= mean <= target.high else "NO"
-        rows.append((name, format_value(mean, unit), ci, band, mark, unit))
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    right = {1, 2}
-
-    def line(cells: Sequence[str]) -> str:
-        parts = [c.rjust(w) if i in right else c.ljust(w)
-                 for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
-        return "  ".join(parts).rstrip()
-
-    rule = ["-" * w for w in widths[:-1]] + ["-" * len(header[-1])]
-    out = [line(header), line(rule)]
-    out.extend(line(r) for r in rows)
-    return "\n".join(out)
+                band = fmt_interval(target.low, target.high, lab)
+                if target.confidence:
+                    band += f" ({target.confidence})"
+                mark = "-" if not math.isfinite(mean) else (
+                    "yes" if target.low <= mean <= target.high else "NO")
+                cells += [band, mark]
+        if wide:
+            cells += [name, lab.unit or (units or {}).get(name, "")]
+        t.add_row(*_cells(*cells))
+    return render(t, wide=wide, width=width)
 
 
-def comparison_table(table: Any, units: Mapping[str, str], base: str) -> str:
-    """Fixed-width text of a comparison table (:data:`sim.outputs.comparison.COLUMNS`)."""
-    header = ("KPI", "scenario", "mean", "95% CI", f"diff from {base}", "95% CI of diff", "",
-              "unit")
-    rows: list[tuple[str, ...]] = []
-    last = None
-    for _, r in table.iterrows():
-        kpi = str(r["kpi"])
-        unit = units.get(kpi, "")
+def _with_unit(lab: Label) -> str:
+    """The label, with its unit where neither the label nor the number says it (a duration
+    or an index: shares show %, rates say "a year", counts name what they count)."""
+    if lab.kind in ("duration", "index") and lab.unit:
+        return f"{lab.label}, in {lab.unit}"
+    return lab.label
 
-        def ci(lo: float, hi: float, unit: str = unit) -> str:
-            if not (math.isfinite(lo) and math.isfinite(hi)):
-                return "-"
-            return f"{format_value(lo, unit)} to {format_value(hi, unit)}"
 
-        if r["is_base"]:
-            diff = diff_ci = mark = ""
-        else:
-            d = float(r["diff"])
-            diff = "-" if not math.isfinite(d) else (
-                ("+" if d > 0 else "") + format_value(d, unit))
-            diff_ci = ci(float(r["diff_ci_low"]), float(r["diff_ci_high"]))
-            mark = "*" if bool(r["significant"]) else ""
-        rows.append((kpi if kpi != last else "", str(r["scenario"]),
-                     format_value(float(r["mean"]), unit),
-                     ci(float(r["ci_low"]), float(r["ci_high"])), diff, diff_ci, mark,
-                     unit if kpi != last else ""))
-        last = kpi
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    right = {2, 3, 4, 5}
+def _num(x: Any) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return math.nan
 
-    def line(cells: Sequence[str]) -> str:
-        parts = [c.rjust(w) if i in right else c.ljust(w)
-                 for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
-        return "  ".join(parts).rstrip()
 
-    rule = ["-" * w for w in widths[:-1]] + ["-" * len(header[-1])]
-    return "\n".join([line(header), line(rule), *(line(r) for r in rows)])
+def comparison_table(table: Any, units: Mapping[str, str] | None = None, base: str = "", *,
+                     wide: bool = False, width: int = WIDTH) -> str:
+    """A comparison table (:data:`sim.outputs.comparison.COLUMNS`) for the terminal: per
+    measure, each scenario's mean and its change from the base with the 95% interval of the
+    change; '*' marks a clear change (the interval excludes zero). A measure a scenario
+    abolishes reads "not applicable". ``wide`` adds the code name and the interval of each
+    mean, at the table's natural width."""
+    from sim.outputs.comparison import complete
+
+    table = complete(table)
+    base = base or str(table[table["is_base"]]["scenario"].iloc[0])
+    columns = [("Measure", "left"), ("Scenario", "left"), ("Mean", "right")]
+    if wide:
+        columns += [("95% interval", "right")]
+    columns += [(f"Change from\n{base}", "right"), ("95% interval\nof the change", "right"),
+                ("", "left")]
+    if wide:
+        columns += [("KPI", "left")]
+    t = _table(*columns, wide=wide)
+    kpis = list(dict.fromkeys(table["kpi"]))
+    for k, kpi in enumerate(kpis):
+        lab = kpi_label(str(kpi))
+        rows = table[table["kpi"] == kpi]
+        rows = rows.sort_values("is_base", ascending=False, kind="stable")
+        for i, (_, r) in enumerate(rows.iterrows()):
+            name = str(r["scenario"])
+            first = i == 0
+            cells = [(lab.label if wide else _with_unit(lab)) if first else "", name]
+            if bool(r["is_base"]):
+                cells += [fmt(r["mean"], lab)]
+                if wide:
+                    cells += [fmt_interval(r["ci_low"], r["ci_high"], lab)]
+                cells += ["", "", ""]
+            elif not bool(r["applicable"]):
+                cells += ["-"] + (["-"] if wide else []) + ["not applicable", "", ""]
+            else:
+                change = fmt_diff(r["diff"], lab)
+                pct = _num(r["pct"])
+                if lab.kind != "share" and math.isfinite(pct):
+                    change += f" ({fmt_pct_change(pct)})"
+                cells += [fmt(r["mean"], lab)]
+                if wide:
+                    cells += [fmt_interval(r["ci_low"], r["ci_high"], lab)]
+                cells += [change, fmt_interval(r["diff_ci_low"], r["diff_ci_high"], lab,
+                                               diff=True),
+                          "*" if bool(r["significant"]) else ""]
+            if wide:
+                cells += [str(kpi) if first else ""]
+            t.add_row(*_cells(*cells), end_section=i == len(rows) - 1 and k < len(kpis) - 1)
+    return render(t, wide=wide, width=width)
+
+
+def warnings_text(warnings: Sequence[Any], scenario: str = "") -> str:
+    """Warnings about a run (:class:`sim.outputs.checks.RunWarning`) as wrapped lines."""
+    import textwrap
+
+    from sim.outputs.checks import joined_messages
+
+    lines: list[str] = []
+    for message in joined_messages(warnings):
+        head = f"warning ({scenario}): " if scenario else "warning: "
+        lines.extend(textwrap.wrap(head + message, WIDTH, subsequent_indent="  "))
+    return "\n".join(lines)
+
+
+def wide_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--wide", action="store_true",
+        help="print the full table (code names, units, every interval) at its natural "
+             "width instead of fitting it to 100 columns",
+    )
+
+
+def print_warnings(result: Any, scenario: str = "") -> None:
+    """The warnings about a finished run (short warm-up, trending stocks, growing backlog)."""
+    from sim.clock import Window
+    from sim.outputs.checks import run_warnings
+
+    manifest = getattr(result, "manifest", None) or {}
+    warmup = float(manifest.get("warmup_years") or 0.0)
+    years = float(manifest.get("years") or 0.0)
+    try:
+        stocks = result.stocks()
+    except (OSError, ValueError):
+        stocks = None
+    if years <= 0:
+        return
+    text = warnings_text(run_warnings(stocks, Window.from_years(warmup, years), warmup),
+                         scenario)
+    if text:
+        print(text)
 
 
 def series_text(result: Any) -> str:

@@ -425,50 +425,19 @@ def _analyse(method: str, prob: dict[str, Any], X: np.ndarray, y: np.ndarray, kp
 
 def plot(indices: pd.DataFrame, method: str, kpi: str, path: str | os.PathLike[str], *,
          scenario: str = "", top: int = 20) -> Path:
-    """Morris: ``mu*`` against ``sigma`` (top parameters labelled); Sobol: ``ST`` (and ``S1``)
-    bars with their confidence intervals as error bars, for the ``top`` parameters."""
-    import matplotlib
+    """Morris: ``mu*`` against ``sigma`` (top parameters labelled without collisions); Sobol:
+    ``ST`` (and ``S1``) with their confidence intervals, for the ``top`` parameters
+    (:func:`sim.outputs.figures.sensitivity_figure`)."""
+    from sim.outputs.figures import sensitivity_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    d = indices.copy()
+    d["kpi"] = kpi
+    fig = sensitivity_figure(d, kpis=[kpi], top=min(top, 12) if method == "morris" else top)
+    if scenario:
+        fig.suptitle(f"{fig.get_suptitle()} of {scenario}")
     final = Path(path)
-    if method == "morris":
-        fig, ax = plt.subplots(figsize=(8, 6), dpi=110)
-        d = indices.dropna(subset=["mu_star", "sigma"])
-        ax.errorbar(d["mu_star"], d["sigma"], xerr=d["mu_star_conf"], fmt="o", color="C0",
-                    ecolor="0.7", markersize=4, capsize=2)
-        for _, r in d.head(min(top, 12)).iterrows():
-            ax.annotate(str(r["param"]), (r["mu_star"], r["sigma"]), fontsize=7,
-                        xytext=(3, 3), textcoords="offset points")
-        lim = float(max(d["mu_star"].max() if len(d) else 1.0,
-                        d["sigma"].max() if len(d) else 1.0, 1e-12))
-        ax.plot([0, lim], [0, lim], color="0.85", linestyle=":", label="sigma = mu*")
-        ax.set_xlabel("mu* (mean absolute elementary effect)")
-        ax.set_ylabel("sigma (spread of the elementary effects)")
-        ax.set_title(f"Morris screening of {kpi}" + (f" ({scenario})" if scenario else ""))
-        ax.legend(loc="upper left", fontsize="small")
-        ax.grid(alpha=0.3)
-    else:
-        d = indices.head(top).iloc[::-1]
-        fig, ax = plt.subplots(figsize=(8, max(3.0, 0.32 * len(d) + 1.2)), dpi=110)
-        pos = np.arange(len(d))
-        ax.barh(pos + 0.2, d["ST"], height=0.4, xerr=d["ST_conf"], color="C0",
-                ecolor="0.3", capsize=2, label="ST (total)")
-        ax.barh(pos - 0.2, d["S1"], height=0.4, xerr=d["S1_conf"], color="C1",
-                ecolor="0.3", capsize=2, label="S1 (first order)")
-        ax.set_yticks(pos)
-        ax.set_yticklabels(d["param"], fontsize=7)
-        ax.set_xlabel("share of the KPI's variance (95% CI as error bars)")
-        ax.set_title(f"Sobol indices of {kpi}" + (f" ({scenario})" if scenario else ""))
-        ax.legend(loc="lower right", fontsize="small")
-        ax.grid(alpha=0.3, axis="x")
-    try:
-        fig.tight_layout()
-        with output.atomic_path(final) as tmp:
-            fig.savefig(tmp, format="png")
-    finally:
-        plt.close(fig)
+    with output.atomic_path(final) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, facecolor="white")
     return final
 
 

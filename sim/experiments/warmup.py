@@ -203,37 +203,14 @@ def analyse(stocks: pd.DataFrame, stock: str, *, scenario: str = "",
 
 
 def plot(result: WarmupResult, path: str | os.PathLike[str]) -> Path:
-    """Write a PNG chart: each replication, their mean, the batch means and the cut."""
-    import matplotlib
+    """Write a PNG chart: each replication, their mean, the batch means and the cut
+    (:func:`sim.outputs.figures.warmup_figure`)."""
+    from sim.outputs.figures import warmup_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    s = result.series
-    years = s["time"].to_numpy(dtype=float) / YEAR
-    fig, ax = plt.subplots(figsize=(9, 4.8), dpi=110)
-    try:
-        for col in (c for c in s.columns if c.startswith("rep-")):
-            ax.plot(years, s[col], color="0.75", linewidth=0.7)
-        ax.plot(years, s["mean"], color="C0", linewidth=1.6,
-                label=f"mean of {result.reps} replications")
-        b = result.mser.batch
-        z = result.mser.batch_means
-        centres = np.array([years[i * b: (i + 1) * b].mean() for i in range(z.size)])
-        ax.plot(centres, z, "o", color="C1", markersize=3.5, label=f"means of {b} months")
-        ax.axvline(result.years, color="C3", linestyle="--",
-                   label=f"MSER-{b} cut: {result.months} months ({result.years:.2f} years)")
-        ax.set_xlabel("years since the start of the run")
-        ax.set_ylabel(result.stock)
-        ax.set_title(f"Warm-up of {result.scenario}: {result.stock}")
-        ax.legend(loc="best", fontsize="small")
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        final = Path(path)
-        with output.atomic_path(final) as tmp:
-            fig.savefig(tmp, format="png")
-    finally:
-        plt.close(fig)
+    fig = warmup_figure(result)
+    final = Path(path)
+    with output.atomic_path(final) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, facecolor="white")
     return final
 
 

@@ -28,7 +28,6 @@ import io
 import json
 import math
 import os
-import tempfile
 import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,13 +40,16 @@ import numpy as np
 import pandas as pd
 from matplotlib import rc_context
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.legend_handler import HandlerTuple
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
+from matplotlib.text import Text
 from scipy import stats
 
 from sim.clock import YEAR, Window
+from sim.outputs.labels import fmt_pct_change, kpi_label, stock_label
 from sim.outputs.validation import validation_table as judge
 
 __all__ = [
@@ -115,8 +117,12 @@ def series_style(i: int) -> dict[str, Any]:
 
 
 def _figure(width: float, height: float) -> Figure:
+    """A figure in the house style, with its own Agg canvas (so that
+    ``fig.canvas.get_renderer()`` works); no backend is chosen or changed."""
     with rc_context(RC):
-        return Figure(figsize=(width, height), layout="constrained")
+        fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def figure_png(fig: Figure, dpi: int = 110) -> bytes:
@@ -265,31 +271,21 @@ DEFAULT_STOCKS: tuple[str, ...] = (
 
 
 def _stock_unit(column: str) -> str:
-    if column.startswith("caseload"):
-        return "cases per worker"
-    if column in ("pressure", "prescription", "stress", "morale", "expertise_mean"):
-        return "index"
-    if column.endswith("_share"):
-        return "share"
-    if column.endswith("_in_month"):
-        return "per month"
-    if column in ("posts", "vacancies", "staff_in_post", "agency_staff"):
-        return "posts (FTE)"
-    if column == "contacts_waiting":
-        return "contacts"
-    if column in ("unallocated",):
-        return "cases"
-    return "children"
+    """A stock's unit in words (:func:`sim.outputs.labels.stock_label`)."""
+    return stock_label(column).unit or "number"
 
 
 def stock_bands(stocks: pd.DataFrame, columns: Sequence[str],
-                confidence: float = 0.95) -> pd.DataFrame:
-    """Per month and stock: mean over replications and its Student t interval.
+                confidence: float = 0.95, *, bounded: bool = True) -> pd.DataFrame:
+    """Per month and stock: mean over replications and its confidence interval.
 
     ``stocks`` has the columns of :data:`sim.records.STOCK_COLUMNS` (at least ``month``,
     ``time`` and the stocks named). Returns a long table with columns ``month``,
     ``years`` (time / 365.25), ``stock``, ``mean``, ``low``, ``high`` and ``n``
-    (replications with a value); the interval is NaN with fewer than two.
+    (replications with a value); the interval is NaN with fewer than two. With
+    ``bounded`` the interval of a stock that cannot be negative (a count) or leave [0, 1]
+    (a share) stays within that range (:func:`sim.outputs.statistics.bounded_mean_ci`:
+    log or logit scale); otherwise it is the Student t interval.
     """
     g = stocks.groupby("month", sort=True)
     years = (g["time"].mean() / YEAR).to_numpy()
@@ -300,11 +296,39 @@ def stock_bands(stocks: pd.DataFrame, columns: Sequence[str],
         sd = g[col].std(ddof=1).to_numpy(dtype=float)
         n = g[col].count().to_numpy()
         half = _t_half(sd, n, confidence)
+        low, high = mean - half, mean + half
+        lab = stock_label(col)
+        if bounded and lab.kind != "index" and (lab.lower is not None or lab.upper is not None):
+            low, high = _bounded(mean, half, lab.lower, lab.upper)
         frames.append(pd.DataFrame({"month": months, "years": years, "stock": col,
-                                    "mean": mean, "low": mean - half, "high": mean + half,
-                                    "n": n}))
+                                    "mean": mean, "low": low, "high": high, "n": n}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["month", "years", "stock", "mean", "low", "high", "n"])
+
+
+def _bounded(mean: np.ndarray, half: np.ndarray, lower: float | None,
+             upper: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """The transformed-scale interval of :func:`sim.outputs.statistics.bounded_mean_ci`,
+    vectorised over months (from the mean and the t half-width)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if lower is not None and upper is not None:
+            w = upper - lower
+            p = (mean - lower) / w
+            inside = (p > 0) & (p < 1)
+            spread = np.where(inside, half / w / (p * (1 - p)), 0.0)
+            centre = np.log(np.where(inside, p / (1 - p), 1.0))
+            lo = lower + w / (1 + np.exp(-(centre - spread)))
+            hi = lower + w / (1 + np.exp(-(centre + spread)))
+            lo, hi = np.where(inside, lo, mean), np.where(inside, hi, mean)
+        elif lower is not None:
+            excess = mean - lower
+            factor = np.exp(np.minimum(np.where(excess > 0, half / excess, 0.0), 700.0))
+            lo = np.where(excess > 0, lower + excess / factor, mean)
+            hi = np.where(excess > 0, lower + excess * factor, mean)
+        else:
+            return mean - half, mean + half
+    nan = ~np.isfinite(half)
+    return np.where(nan, np.nan, lo), np.where(nan, np.nan, hi)
 
 
 def _shade_warmup(ax: Axes, warmup_years: float) -> None:
@@ -359,8 +383,11 @@ def stocks_figure(runs: Any, stocks: Sequence[str] = DEFAULT_STOCKS, *,
             if np.isfinite(b["low"]).any():
                 ax.fill_between(x, b["low"], b["high"], color=style["color"], alpha=0.18,
                                 lw=0, label=f"_{name} {int(confidence * 100)}% CI")
-        ax.set_title(col)
-        ax.set_ylabel(_stock_unit(col))
+        lab = stock_label(col)
+        ax.set_title(textwrap.fill(lab.label, 34), gid=f"stock-{col}")
+        ax.set_ylabel(textwrap.fill(lab.unit or "number", 24))
+        _stock_limits(ax, [bands[name][bands[name]["stock"] == col] for name, _ in frames],
+                      lab)
         if k + ncols >= len(columns):  # lowest panel of its column
             ax.set_xlabel("years from the start of the run")
             ax.xaxis.set_tick_params(labelbottom=True)
@@ -374,10 +401,28 @@ def stocks_figure(runs: Any, stocks: Sequence[str] = DEFAULT_STOCKS, *,
         labels.append("warm-up (not measured)")
     reps = "/".join(str(r) for r in n_reps)
     fig.suptitle(f"Monthly stocks: mean of {reps} replications (line) with the "
-                 f"{int(confidence * 100)}% t-interval (band)")
+                 f"{int(confidence * 100)}% interval (band)")
     fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(handles)),
                handler_map={tuple: HandlerTuple(ndivide=1)})
     return fig
+
+
+def _stock_limits(ax: Axes, parts: Sequence[pd.DataFrame], lab: Any) -> None:
+    """A y axis that starts at zero for a stock that cannot be negative, and a stock that is
+    zero throughout on a 0-1 axis, saying so (rather than a flat line on a +/-0.04 axis)."""
+    values = np.concatenate([p[c].to_numpy(dtype=float) for p in parts
+                             for c in ("mean", "low", "high")] or [np.empty(0)])
+    values = values[np.isfinite(values)]
+    if lab.lower is None or lab.kind == "index":
+        return
+    if values.size == 0 or float(np.max(np.abs(values))) == 0.0:
+        ax.set_ylim(0, 1)
+        ax.text(0.5, 0.5, "zero throughout", transform=ax.transAxes, ha="center",
+                va="center", color="0.35", fontsize=8.5, gid="stock-zero")
+        return
+    bottom, top = ax.get_ylim()
+    if bottom < lab.lower:
+        ax.set_ylim(lab.lower, top)
 
 
 # -- the child's journey as a flow -------------------------------------------------------------
@@ -562,9 +607,18 @@ def flow_figure(sources: Any, *, window: Window | None = None) -> Figure:
         ax.set_xlabel("bar width proportional to the square root of events per year; "
                       "exits hatched", fontsize=7.5)
     reps = "/".join(str(r) for r in dict.fromkeys(r for _, _, r in tables if r))
-    fig.suptitle("The child's journey: events per year in the measured window"
-                 + (f" (mean of {reps} replications)" if reps else ""))
+    title = ("The child's journey: events per year in the measured window"
+             + (f" (mean of {reps} replications)" if reps else ""))
+    fig.suptitle(_fit(title, fig, 10.0))
     return fig
+
+
+def _fit(text: str, fig: Figure | float, size: float) -> str:
+    """``text`` wrapped to the figure's width (or a width in inches), at about 0.6 em a
+    character."""
+    width = fig if isinstance(fig, int | float) else fig.get_figwidth()
+    chars = max(16, int(width * 72 / (0.6 * size)) - 2)
+    return textwrap.fill(text, chars)
 
 
 # -- distributions -----------------------------------------------------------------------------
@@ -788,82 +842,131 @@ def forest_data(comparison: pd.DataFrame) -> pd.DataFrame:
 
     From a comparison table (:data:`sim.outputs.comparison.COLUMNS`). Columns ``kpi``,
     ``scenario``, ``base_mean``, ``pct``, ``pct_low``, ``pct_high``, ``significant``; rows
-    whose base mean is zero or undefined, or whose difference is undefined, are dropped.
+    whose base mean is zero or undefined, whose difference is undefined, or whose measure
+    the scenario abolishes (not applicable) are dropped.
     """
-    t = comparison.copy()
-    if "is_base" not in t.columns:
-        base = t["scenario"].iloc[0]
-        t["is_base"] = t["scenario"] == base
-    t["is_base"] = t["is_base"].astype(str).str.lower().isin(("true", "1"))
+    from sim.outputs.comparison import complete
+
+    t = complete(comparison)
     base_mean = t[t["is_base"]].set_index("kpi")["mean"].astype(float)
     others = t[~t["is_base"]].copy()
     others["base_mean"] = others["kpi"].map(base_mean).astype(float)
-    scale = 100.0 / others["base_mean"].abs()
-    others["pct"] = others["diff"].astype(float) * scale
-    others["pct_low"] = others["diff_ci_low"].astype(float) * scale
-    others["pct_high"] = others["diff_ci_high"].astype(float) * scale
-    ok = np.isfinite(others["pct"]) & (others["base_mean"] != 0)
-    others["significant"] = others["significant"].astype(str).str.lower().isin(("true", "1"))
+    others["pct_low"] = others["pct_ci_low"].astype(float)
+    others["pct_high"] = others["pct_ci_high"].astype(float)
+    others["pct"] = others["pct"].astype(float)
+    ok = np.isfinite(others["pct"]) & (others["base_mean"] != 0) & others["applicable"]
     return others.loc[ok, ["kpi", "scenario", "base_mean", "pct", "pct_low", "pct_high",
                            "significant"]].reset_index(drop=True)
 
 
-def forest_figure(comparison: Any, *, kpis: Sequence[str] | None = None) -> Figure:
-    """Paired differences from the base with 95% CIs, as % of the base mean.
+def forest_limit(data: pd.DataFrame, *, floor: float = 5.0) -> float:
+    """The half-range (in %) of the forest plot's axis, so that most effects are readable:
+    it reaches past three quarters of the point estimates (by a quarter) and past the
+    median interval end, rounded up to a readable step, at least ``floor``. The few larger
+    effects and wider intervals are clipped at the edge, with an arrow."""
+    if data.empty:
+        return 10.0
+    points = np.abs(data["pct"].to_numpy(dtype=float))
+    reach = np.fmax.reduce([np.abs(data[c].to_numpy(dtype=float))
+                            for c in ("pct", "pct_low", "pct_high")])
+    points, reach = points[np.isfinite(points)], reach[np.isfinite(reach)]
+    if points.size == 0:
+        return 10.0
+    raw = max(float(np.quantile(points, 0.75)) * 1.25, float(np.median(reach)) * 1.1, floor)
+    for step in (5, 10, 15, 20, 25, 30, 40, 50, 60, 75, 100, 150, 200, 300, 500, 1000):
+        if raw <= step:
+            return float(step)
+    return float(math.ceil(raw / 1000) * 1000)
+
+
+def forest_figure(comparison: Any, *, kpis: Sequence[str] | None = None,
+                  limit: float | None = None) -> Figure:
+    """Changes from the base with 95% intervals, each as a percentage of its measure's base
+    mean.
 
     ``comparison``: a comparison DataFrame, ``comparison.csv`` or the directory holding
-    it. KPIs are rows (in table order, or ``kpis``), each scenario a marker style; a
-    filled marker means the interval excludes zero. KPIs whose base mean is zero are left
-    out (a percentage of zero is undefined); they are named under the axis.
+    it. Measures are rows (in table order, or ``kpis``), named in words; each scenario a
+    marker style; a filled marker means the interval excludes zero. The axis spans
+    +/-``limit`` % (default :func:`forest_limit`, so that most effects stay readable);
+    an interval or a point beyond it is clipped at the edge and drawn with an arrow, and
+    its value written beside. Measures whose base mean is zero, or that a scenario
+    abolishes, are named under the axis.
     """
-    table = _read_comparison(comparison)
+    from sim.outputs.comparison import complete
+
+    table = complete(_read_comparison(comparison))
     data = forest_data(table)
     order = list(dict.fromkeys(kpis if kpis is not None else table["kpi"]))
     shown = [k for k in order if (data["kpi"] == k).any()]
     dropped = [k for k in order if k not in shown]
-    base_rows = table[table["is_base"].astype(str).str.lower().isin(("true", "1"))] \
-        if "is_base" in table.columns else table.iloc[:0]
-    base = str(base_rows["scenario"].iloc[0]) if len(base_rows) else str(
-        table["scenario"].iloc[0])
+    base = str(table[table["is_base"]]["scenario"].iloc[0]) if table["is_base"].any() \
+        else str(table["scenario"].iloc[0])
     scenarios = [s for s in dict.fromkeys(table["scenario"]) if s != base]
-    fig = _figure(9.0, 0.3 * max(len(shown), 1) + 1.9)
+    lim = limit if limit is not None else forest_limit(data[data["kpi"].isin(shown)])
+    fig = _figure(9.0, 0.32 * max(len(shown), 1) + 2.3)
     ax = fig.subplots()
     ax.axvline(0.0, color="black", lw=0.8, label="_zero")
     y_of = {k: -i for i, k in enumerate(shown)}
     m = max(1, len(scenarios))
+    clipped = 0
     for j, scen in enumerate(scenarios):
         d = data[(data["scenario"] == scen) & data["kpi"].isin(shown)]
         style = series_style(j + 1)
+        colour = style["color"]
         y = np.array([y_of[k] for k in d["kpi"]], dtype=float) + (
-            0.0 if m == 1 else 0.6 * (j / (m - 1) - 0.5))
-        x = d["pct"].to_numpy()
-        lo = np.where(np.isfinite(d["pct_low"]), x - d["pct_low"], 0.0)
-        hi = np.where(np.isfinite(d["pct_high"]), d["pct_high"] - x, 0.0)
-        ax.errorbar(x, y, xerr=[lo, hi], fmt="none", ecolor=style["color"],
+            0.0 if m == 1 else -0.44 * (j / (m - 1) - 0.5))
+        x = d["pct"].to_numpy(dtype=float)
+        lo = d["pct_low"].to_numpy(dtype=float)
+        hi = d["pct_high"].to_numpy(dtype=float)
+        xc = np.clip(x, -lim, lim)
+        loc = np.clip(np.where(np.isfinite(lo), lo, x), -lim, lim)
+        hic = np.clip(np.where(np.isfinite(hi), hi, x), -lim, lim)
+        ax.errorbar(xc, y, xerr=[xc - loc, hic - xc], fmt="none", ecolor=colour,
                     elinewidth=1.1, capsize=2, label=f"_{scen} CI")
         sig = d["significant"].to_numpy(dtype=bool)
-        ax.plot(x[sig], y[sig], linestyle="none", marker=style["marker"],
-                color=style["color"], ms=5.5, label=scen)
-        ax.plot(x[~sig], y[~sig], linestyle="none", marker=style["marker"],
-                color=style["color"], mfc="white", ms=5.5, label=f"_{scen} not significant")
+        ax.plot(xc[sig], y[sig], linestyle="none", marker=style["marker"], color=colour,
+                ms=5.5, label=scen)
+        ax.plot(xc[~sig], y[~sig], linestyle="none", marker=style["marker"], color=colour,
+                mfc="white", ms=5.5, label=f"_{scen} not significant")
+        for xi, yi, a, b in zip(x, y, lo, hi, strict=True):
+            for end, sign in ((b, 1), (a, -1)):
+                if math.isfinite(end) and sign * end > lim:
+                    clipped += 1
+                    ax.annotate("", xy=(sign * lim, yi), xytext=(sign * lim * 0.9, yi),
+                                arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 1.1},
+                                annotation_clip=False)
+            if abs(xi) > lim:
+                ax.text(math.copysign(lim * 0.88, xi), yi + 0.22, fmt_pct_change(xi),
+                        ha="right" if xi > 0 else "left", va="bottom", fontsize=6.5,
+                        color=colour, gid="forest-clipped-value")
+    for i in range(0, len(shown), 2):  # every other row shaded, to tell the rows apart
+        ax.axhspan(-i - 0.5, -i + 0.5, color="0.95", lw=0, zorder=0, label="_row")
+    ax.set_xlim(-lim * 1.04, lim * 1.04)
     ax.set_yticks([y_of[k] for k in shown])
-    ax.set_yticklabels(shown)
-    ax.set_ylim(-len(shown) + 0.4, 0.6)
+    ax.set_yticklabels([kpi_label(k).label for k in shown])
+    ax.set_ylim(-len(shown) + 0.5, 0.5)
     ax.grid(axis="y", visible=False)
-    ax.set_xlabel(f"paired difference from {base}, % of the base mean (95% CI)")
-    ax.set_title(f"Differences from {base} with common random numbers")
+    ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:+.0f}%" if round(v) else "0")
+    ax.set_xlabel(f"change from {base}, % of the base mean (95% interval)")
+    ax.set_title(_fit(f"Changes from {base} with common random numbers", fig, 10.0))
     handles: list[Any] = [Line2D([], [], linestyle="none", label=s,
                                  color=series_style(j + 1)["color"],
                                  marker=series_style(j + 1)["marker"])
                           for j, s in enumerate(scenarios)]
     handles.append(Line2D([], [], linestyle="none", marker="o", color="0.3",
-                          label="filled: 95% CI excludes zero"))
+                          label="filled: clear change (interval excludes zero)"))
     handles.append(Line2D([], [], linestyle="none", marker="o", color="0.3", mfc="white",
-                          label="hollow: not significant"))
-    fig.legend(handles=handles, loc="outside upper center", ncol=min(4, len(handles)))
+                          label="hollow: not clear"))
+    fig.legend(handles=handles, loc="outside upper center", ncol=min(3, len(handles)))
+    notes = []
+    if clipped:
+        notes.append(f"Arrows: the interval reaches beyond \u00b1{lim:g}% (clipped); a "
+                     "point beyond it is written beside its arrow.")
     if dropped:
-        note = "not shown (base mean zero or undefined): " + ", ".join(dropped)
-        fig.supxlabel(textwrap.fill(note, 130), fontsize=7, color="0.3")
+        notes.append("Not shown (base mean zero, or not applicable under the policy): "
+                      + ", ".join(kpi_label(k).label.lower() for k in dropped) + ".")
+    if notes:
+        fig.supxlabel(_fit(" ".join(notes), fig, 7.0), fontsize=7, color="0.3")
     return fig
 
 
@@ -903,6 +1006,7 @@ def sensitivity_figure(indices: Any, *, kpis: Sequence[str] | None = None,
     height = 3.6 if morris else 0.28 * min(top, max(d.groupby("kpi").size())) + 1.4
     fig = _figure(4.6 * ncols, height * nrows + 0.4)
     axes = fig.subplots(nrows, ncols, squeeze=False)
+    pending: list[tuple[Axes, pd.DataFrame]] = []
     for k, kpi in enumerate(names):
         ax = axes[k // ncols][k % ncols]
         part = d[d["kpi"] == kpi]
@@ -915,9 +1019,11 @@ def sensitivity_figure(indices: Any, *, kpis: Sequence[str] | None = None,
             lim = float(max(part["mu_star"].max() if len(part) else 1.0,
                             part["sigma"].max() if len(part) else 1.0, 1e-12)) * 1.05
             ax.plot([0, lim], [0, lim], color="0.6", ls=":", lw=0.9, label="_sigma = mu*")
-            for _, r in part.head(top).iterrows():
-                ax.annotate(str(r["param"]), (r["mu_star"], r["sigma"]), fontsize=6.5,
-                            xytext=(3, 2), textcoords="offset points")
+            reach = (part["mu_star"] + (conf.fillna(0) if conf is not None else 0)).max() \
+                if len(part) else lim
+            ax.set_xlim(0, max(lim, float(reach)) * 1.12)
+            ax.set_ylim(0, lim * 1.12)
+            pending.append((ax, part.head(top)))
             ax.set_xlabel("mu* (mean absolute elementary effect)")
             ax.set_ylabel("sigma (spread of effects)")
         else:
@@ -932,13 +1038,58 @@ def sensitivity_figure(indices: Any, *, kpis: Sequence[str] | None = None,
                         label="_S1")
             ax.set_yticks(pos)
             ax.set_yticklabels(part["param"], fontsize=7)
-            ax.set_xlabel("total Sobol index ST (95% CI); diamond: S1")
+            ax.set_xlabel("total Sobol index ST (95% interval)\ndiamond: first-order S1")
             ax.grid(axis="y", visible=False)
-        ax.set_title(kpi)
+        ax.set_title(_fit(kpi_label(kpi).label, 4.6 * (0.8 if morris else 0.5), 10.0),
+                     gid=f"kpi-{kpi}")
     for k in range(len(names), nrows * ncols):
         axes[k // ncols][k % ncols].remove()
     fig.suptitle("Sensitivity: Morris screening" if morris else "Sensitivity: Sobol indices")
+    if pending:
+        fig.canvas.draw()  # final axes positions, to place the labels
+        for ax, part in pending:
+            place_labels(ax, part["mu_star"].to_numpy(float), part["sigma"].to_numpy(float),
+                         [str(p) for p in part["param"]])
     return fig
+
+
+def place_labels(ax: Axes, x: np.ndarray, y: np.ndarray, texts: Sequence[str], *,
+                 fontsize: float = 6.5) -> list[Any]:
+    """Label points without collisions: each label (in order, most important first) takes
+    the first of several offsets around its point, at growing distances, where it overlaps
+    no label already placed and no point and stays inside the axes; a label with no free
+    place is left out (its point keeps its marker). Returns the labels placed."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    pts = ax.transData.transform(np.c_[x, y]) if len(x) else np.empty((0, 2))
+    placed: list[Any] = []
+    boxes: list[Any] = []
+    offsets = [(dx * r, dy * r) for r in (4, 10, 18, 28)
+               for dx, dy in ((1, 1), (1, -1), (-1, 1), (-1, -1), (1, 0), (-1, 0), (0, 1),
+                              (0, -1))]
+    for (px, py), text in zip(pts, texts, strict=True):
+        for dx, dy in offsets:
+            xy = tuple(ax.transData.inverted().transform((px, py)))
+            t = ax.annotate(text, xy, xycoords="data", xytext=(dx, dy),
+                            textcoords="offset points", fontsize=fontsize,
+                            ha="left" if dx >= 0 else "right",
+                            va="bottom" if dy >= 0 else "top", gid="point-label",
+                            arrowprops=None if max(abs(dx), abs(dy)) <= 4 else {
+                                "arrowstyle": "-", "lw": 0.5, "color": "0.55",
+                                "shrinkA": 0, "shrinkB": 2})
+            t.update_positions(renderer)
+            bb = Text.get_window_extent(t, renderer).expanded(1.05, 1.1)  # without the line
+            inside = (bb.x0 >= frame.x0 and bb.x1 <= frame.x1 and bb.y0 >= frame.y0
+                      and bb.y1 <= frame.y1)
+            free = inside and not any(bb.overlaps(b) for b in boxes) and not any(
+                bb.contains(qx, qy) for qx, qy in pts)
+            if free:
+                boxes.append(bb)
+                placed.append(t)
+                break
+            t.remove()
+    return placed
 
 
 # -- causal loop diagram -----------------------------------------------------------------------
@@ -953,32 +1104,21 @@ def _loop_values(values: Any) -> Mapping[str, Any]:
 
 
 def loop_png(values: Any) -> bytes:
-    """The causal loop diagram of :func:`sim.outputs.loop_diagram.draw_diagram` as PNG bytes.
+    """The causal loop diagram (:func:`loop_figure`) as PNG bytes.
 
     ``values``: the scenario's values (dotted keys), a Scenario or a result directory.
     """
-    from sim.outputs.loop_diagram import draw_diagram
-
-    with tempfile.TemporaryDirectory(prefix="childsim-loops-") as tmp:
-        path = Path(tmp) / "loops.png"
-        draw_diagram(_loop_values(values), path)
-        return path.read_bytes()
+    return figure_png(loop_figure(values))
 
 
 def loop_figure(values: Any) -> Figure:
-    """The causal loop diagram (:func:`sim.outputs.loop_diagram.draw_diagram`) as a Figure.
+    """The causal loop diagram (:func:`sim.outputs.loop_diagram.diagram_figure`).
 
     ``values``: the scenario's values (dotted keys), a Scenario or a result directory.
     """
-    import matplotlib.image as mpimg
+    from sim.outputs.loop_diagram import diagram_figure
 
-    image = mpimg.imread(io.BytesIO(loop_png(values)), format="png")
-    h, w = image.shape[:2]
-    fig = Figure(figsize=(w / 110, h / 110))
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.imshow(image)
-    ax.set_axis_off()
-    ax.set_label("causal loop diagram")
+    fig, _, _ = diagram_figure(_loop_values(values))
     return fig
 
 
@@ -1078,10 +1218,10 @@ def validation_figure(sources: Any) -> Figure:
         ax.errorbar(xs, ys, xerr=[lo_err, hi_err], fmt=style["marker"], color=style["color"],
                     ecolor=style["color"], capsize=2, ms=5, label=name)
     ax.set_yticks([-i for i in range(len(kpis))])
-    ax.set_yticklabels(kpis)
+    ax.set_yticklabels([kpi_label(k).label for k in kpis])
     ax.set_ylim(-len(kpis) + 0.4, 0.6)
     ax.grid(axis="y", visible=False)
-    ax.set_xlabel("% of the target band's midpoint (model: mean and 95% CI)")
+    ax.set_xlabel("% of the target band's midpoint (model: mean and 95% interval)")
     ax.set_title("Model against the England 2010-11 calibration bands")
     handles: list[Any] = [Line2D([], [], linestyle="none", label=name, color=series_style(j)
                                  ["color"], marker=series_style(j)["marker"])
@@ -1090,4 +1230,41 @@ def validation_figure(sources: Any) -> Figure:
     handles.append(Patch(facecolor="0.85", edgecolor="0.45", hatch="//",
                          label="target band (low confidence)"))
     fig.legend(handles=handles, loc="outside upper center", ncol=min(4, len(handles)))
+    return fig
+
+
+# -- warm-up -----------------------------------------------------------------------------------
+
+
+def warmup_figure(result: Any) -> Figure:
+    """The warm-up chart of :func:`sim.experiments.warmup.analyse`'s result: each
+    replication's monthly stock (grey), their mean, the MSER batch means and the cut.
+
+    ``result`` has ``series`` (``time``, ``mean`` and ``rep-*`` columns), ``mser``
+    (``batch``, ``batch_means``), ``stock``, ``scenario``, ``reps``, ``months`` and
+    ``years``.
+    """
+    s = result.series
+    years = s["time"].to_numpy(dtype=float) / YEAR
+    fig = _figure(9.0, 4.8)
+    ax = fig.subplots()
+    for col in (c for c in s.columns if str(c).startswith("rep-")):
+        ax.plot(years, s[col], color="0.75", linewidth=0.7, label="_replication")
+    ax.plot(years, s["mean"], color=COLOURS[1], linewidth=1.6,
+            label=f"mean of {result.reps} replications")
+    b = result.mser.batch
+    z = result.mser.batch_means
+    centres = np.array([years[i * b: (i + 1) * b].mean() for i in range(z.size)])
+    ax.plot(centres, z, "o", color=COLOURS[2], markersize=3.5, label=f"means of {b} months")
+    ax.axvline(result.years, color=COLOURS[3], linestyle="--",
+               label=f"MSER-{b} cut: {result.months} months ({result.years:.2f} years)")
+    lab = stock_label(result.stock)
+    ax.set_xlabel("years since the start of the run")
+    ax.set_ylabel(textwrap.fill(f"{lab.label} ({lab.unit})" if lab.unit else lab.label, 40))
+    ax.set_title(_fit(f"Warm-up of {result.scenario}: {lab.label.lower()}, month by month",
+                      fig, 10.0))
+    if lab.lower is not None and lab.kind != "index":
+        bottom, top = ax.get_ylim()
+        ax.set_ylim(max(bottom, lab.lower), top)
+    fig.legend(loc="outside lower center", ncol=3)
     return fig

@@ -51,7 +51,19 @@ import jinja2
 import pandas as pd
 
 from sim.outputs import figures
-from sim.outputs.numbers import sig3, value_kind
+from sim.outputs.checks import RunWarning, joined_messages, result_warnings
+from sim.outputs.comparison import complete
+from sim.outputs.labels import (
+    KPI_LABELS,
+    Label,
+    fmt,
+    fmt_diff,
+    fmt_interval,
+    fmt_pct_change,
+    kpi_label,
+    scenario_title,
+)
+from sim.outputs.numbers import value_kind
 
 log = logging.getLogger(__name__)
 
@@ -271,19 +283,11 @@ def _finite(x: Any) -> float:
 
 
 def format_value(x: Any, unit: str = "") -> str:
-    """A number for a table: 3 significant figures for rates and shares (whole numbers
-    from 1000), one decimal for counts; "-" when undefined."""
-    v = _finite(x)
-    if not math.isfinite(v):
-        return "-"
-    if value_kind(unit) == "count":
-        return f"{v:,.1f}"
-    return sig3(v, grouped=True)
-
-
-def _signed(x: float, unit: str) -> str:
-    text = format_value(x, unit)
-    return ("+" + text) if math.isfinite(x) and x > 0 else text
+    """A number for a table, by the kind its unit text names: shares as percentages,
+    counts and rates to 3 significant figures with thousands separators; "-" when
+    undefined."""
+    kind = value_kind(unit)
+    return fmt(x, Label("", unit, "share" if kind == "share" else "count"))
 
 
 def _ci(lo: Any, hi: Any, unit: str) -> str:
@@ -304,17 +308,8 @@ def _chunks(items: Sequence[Any], n: int) -> list[Sequence[Any]]:
     return [items[i:i + n] for i in range(0, len(items), n)] or [items]
 
 
-def _units() -> dict[str, str]:
-    try:
-        from sim.outputs.kpis import KPIS
-    except ImportError:  # pragma: no cover
-        return {}
-    return {name: k.unit for name, k in KPIS.items()}
-
-
 def _kpi_order(names: Iterable[str]) -> list[str]:
-    units = _units()
-    order = {n: i for i, n in enumerate(units)}
+    order = {n: i for i, n in enumerate(KPI_LABELS)}
     return sorted(dict.fromkeys(names), key=lambda n: (order.get(n, len(order)), n))
 
 
@@ -323,18 +318,21 @@ def _kpi_order(names: Iterable[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class KpiName:
-    """A table cell naming a KPI, with its unit under the name."""
+    """A table cell naming a measure in words, with its unit under the name and its code
+    name (for researchers) as a tooltip."""
 
     kind: ClassVar[str] = "kpi"
     name: str
     unit: str
+    code: str = ""
 
 
 @dataclass(frozen=True)
 class Estimate:
     """A table cell holding a mean, and under it (where given) the difference from the base
     and a 95% CI. ``band`` is "in" or "out" when the mean is checked against a target band;
-    ``sig`` shades the cell and marks the difference (its CI excludes zero)."""
+    ``sig`` shades the cell and marks the difference (its CI excludes zero); ``na`` says
+    the measure does not apply (``mean`` then says so in words)."""
 
     kind: ClassVar[str] = "estimate"
     mean: str
@@ -342,6 +340,7 @@ class Estimate:
     diff: str | None = None
     sig: bool = False
     band: str = ""
+    na: bool = False
 
 
 Cell = str | KpiName | Estimate
@@ -363,6 +362,158 @@ class Section:
 
     ident: ClassVar[str] = ""
     label: ClassVar[str] = ""
+
+
+# -- the summary: what was run, the largest clear changes, warnings ---------------------------
+
+#: Largest clear changes named per scenario in the opening sentences.
+HEADLINE_CHANGES = 3
+
+
+@dataclass
+class SummarySection(Section):
+    """The opening: a few plain sentences (``paragraphs``) and the warnings about the runs,
+    each with the scenarios it concerns."""
+
+    ident: ClassVar[str] = "summary"
+    label: ClassVar[str] = "Summary"
+    paragraphs: list[str] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _years_text(x: float) -> str:
+    return f"{_plain(x)} year" + ("" if x == 1 else "s")
+
+
+def _and(items: Sequence[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _what_was_run(inputs: Inputs, base: str | None, others: Sequence[str]) -> str:
+    first = inputs.runs[0]
+    reps = first.reps
+    length = (f"simulated {reps} time{'s' if reps != 1 else ''} (replications) for "
+              f"{_years_text(first.years)} after a {_plain(first.warmup_years)}-year warm-up")
+    if base is not None and others:
+        names = _and([scenario_title(o) for o in others])
+        seeds = {r.manifest.get("seed") for r in inputs.runs}
+        crn = (", with the same random numbers in every scenario, so that the differences "
+               "come from the policies and not from chance" if len(seeds) == 1 else "")
+        return (f"This report compares {names} with {scenario_title(base)}, each {length}"
+                f"{crn}. Intervals are 95% confidence intervals over the replications.")
+    names = _and([scenario_title(r.name) for r in inputs.runs])
+    return (f"This report shows {names}, {length}. Intervals are 95% confidence intervals "
+            "over the replications.")
+
+
+def _direction(r: Mapping[str, Any]) -> str:
+    return "up" if _finite(r["diff"]) > 0 else "down"
+
+
+def _change_phrase(r: Mapping[str, Any], base_row: Mapping[str, Any] | None) -> str:
+    """``children in need (open cases) up 19% (from 1,950 to 2,340 children; 95% interval
+    of the change +12% to +26%)``."""
+    lab = kpi_label(str(r["kpi"]))
+    name = lab.label[:1].lower() + lab.label[1:] if not lab.label[:2].isupper() else lab.label
+    before = fmt(base_row["mean"], lab) if base_row is not None else "-"
+    after = fmt(r["mean"], lab)
+    unit = "" if lab.kind == "share" else f" {lab.unit}"
+    if lab.kind == "share":
+        size = fmt_diff(abs(_finite(r["diff"])), lab).lstrip("+").replace(
+            "pp", "percentage points")
+        ci = fmt_interval(r["diff_ci_low"], r["diff_ci_high"], lab, diff=True)
+    else:
+        size = fmt_pct_change(abs(_finite(r["pct"]))).lstrip("+")
+        ci = (f"{fmt_pct_change(r['pct_ci_low'])} to {fmt_pct_change(r['pct_ci_high'])}")
+    return (f"{name} {_direction(r)} {size} (from {before} to {after}{unit}; 95% interval "
+            f"of the change {ci})")
+
+
+def _scenario_paragraph(table: pd.DataFrame, base: str, scenario: str,
+                        description: str) -> str:
+    rows = table[table["scenario"] == scenario]
+    base_rows = {str(r["kpi"]): r for _, r in table[table["scenario"] == base].iterrows()}
+    applicable = rows[rows["applicable"]]
+    headline = applicable[applicable["kpi"].map(lambda k: kpi_label(str(k)).headline)]
+    clear = headline[headline["significant"] & headline["pct"].notna()]
+    clear = clear.reindex(clear["pct"].abs().sort_values(ascending=False).index)
+    title = scenario_title(scenario)
+    opening = f"{title[:1].upper()}{title[1:]}" + (f" ({description.rstrip('.')})"
+                                                   if description else "")
+    n_clear = int(applicable["significant"].sum())
+    if clear.empty:
+        text = (f"{opening}: no measure changed clearly from {scenario_title(base)} (every "
+                "95% interval of a change includes zero); more replications or longer runs "
+                "may show smaller effects.")
+    else:
+        phrases = [_change_phrase(r, base_rows.get(str(r["kpi"])))
+                   for _, r in clear.head(HEADLINE_CHANGES).iterrows()]
+        text = (f"{opening}: the largest clear changes from {scenario_title(base)} are "
+                f"{_and(phrases)}. In all, {n_clear} of {len(applicable)} measures changed "
+                "clearly.")
+    gone = rows[~rows["applicable"]]
+    if len(gone):
+        names = _and([kpi_label(str(k)).label.lower() for k in gone["kpi"]])
+        policies = sorted({kpi_label(str(k)).policy_specific for k in gone["kpi"]})
+        text += (f" {names[:1].upper()}{names[1:]} are {NOT_APPLICABLE}: they exist only "
+                 f"under {_and(policies)}.")
+    return text
+
+
+def _validation_sentence(inputs: Inputs) -> str | None:
+    base = next((r for r in inputs.runs if _is_baseline(r)), None)
+    if base is None or not base.summary():
+        return None
+    table = figures.validation_table(base.summary())
+    if table.empty or "required" not in table.columns:
+        return None
+    required = table[table["required"].map(lambda v: _truth(v) is True)]
+    met = int(required["in_band"].map(lambda v: _truth(v) is True).sum())
+    return (f"The baseline reproduces {met} of the {len(required)} England 2010-11 figures it "
+            "is calibrated to (high and medium confidence; see Validation). The figures judge "
+            "only the baseline: reforms are meant to move away from them.")
+
+
+def _summary_section(inputs: Inputs, tables: list[tuple[pd.DataFrame, str]]
+                     ) -> SummarySection | None:
+    if not inputs.runs:
+        return None
+    section = SummarySection()
+    descriptions = {r.name: str((r.manifest.get("scenario") or {}).get("description") or "")
+                    for r in inputs.runs}
+    if tables:
+        table = complete(tables[0][0])
+        base = _base_of(table)
+        others = [s for s in dict.fromkeys(table["scenario"]) if s != base]
+        section.paragraphs.append(_what_was_run(inputs, base, others))
+        for scenario in others:
+            section.paragraphs.append(_scenario_paragraph(
+                table, base, scenario, descriptions.get(scenario, "")))
+    else:
+        section.paragraphs.append(_what_was_run(inputs, None, []))
+    sentence = _validation_sentence(inputs)
+    if sentence:
+        section.paragraphs.append(sentence)
+    grouped: dict[str, list[str]] = {}
+    for r in inputs.runs:
+        for message in joined_messages(_warnings_of(r)):
+            grouped.setdefault(message, []).append(r.name)
+    n = len(inputs.runs)
+    for message, names in grouped.items():
+        who = "All runs" if n > 1 and len(names) == n else _and(names)
+        section.warnings.append((who, message))
+    return section
+
+
+def _warnings_of(r: figures.ResultDir) -> list[RunWarning]:
+    try:
+        return result_warnings(r)
+    except Exception as exc:  # a warning check must not lose the report
+        log.warning("checks of %s failed: %s", r.path, exc)
+        return []
 
 
 # -- what was run ------------------------------------------------------------------------------
@@ -459,6 +610,12 @@ def _computed_comparison(inputs: Inputs) -> tuple[pd.DataFrame, str] | None:
 
 def _comparisons(inputs: Inputs) -> list[tuple[pd.DataFrame, str]]:
     out = [(t, f"From {d.name}/comparison.csv.") for d, t, _ in inputs.comparisons]
+    if out and "applicable" not in out[0][0].columns and len(inputs.runs) >= 2:
+        # written by an earlier version, with intervals that may leave a measure's range:
+        # computed again from the replications
+        computed = _computed_comparison(inputs)
+        if computed is not None:
+            out[0] = computed
     if not out:
         computed = _computed_comparison(inputs)
         if computed is not None:
@@ -482,90 +639,136 @@ class TablesSection(Section):
 @dataclass
 class ComparisonSection(TablesSection):
     ident: ClassVar[str] = "comparison"
-    label: ClassVar[str] = "Headline comparison"
+    label: ClassVar[str] = "Changes from the base, measure by measure"
 
 
 @dataclass
 class KpiSection(TablesSection):
+    """``banded``: some column is the baseline's, judged against the target bands."""
+
     ident: ClassVar[str] = "kpis"
-    label: ClassVar[str] = "KPI summary"
+    label: ClassVar[str] = "Every measure"
+    banded: bool = False
+
+
+NOT_APPLICABLE = "not applicable under this policy"
+
+
+def _base_of(table: pd.DataFrame) -> str:
+    base_rows = table[_is_base(table)]
+    return str(base_rows["scenario"].iloc[0]) if len(base_rows) else str(
+        table["scenario"].iloc[0])
+
+
+def _change_text(r: Mapping[str, Any], lab: Label) -> str:
+    """The change from the base: ``+39.8 (+1.1%)``; shares in percentage points."""
+    text = fmt_diff(r["diff"], lab)
+    pct = _finite(r.get("pct"))
+    if lab.kind != "share" and math.isfinite(pct):
+        text += f" ({fmt_pct_change(pct)})"
+    return text
 
 
 def _comparison_section(tables: list[tuple[pd.DataFrame, str]]) -> ComparisonSection | None:
     if not tables:
         return None
-    units = _units()
     section = ComparisonSection()
-    for table, note in tables:
-        base_rows = table[_is_base(table)]
-        base = str(base_rows["scenario"].iloc[0]) if len(base_rows) else str(
-            table["scenario"].iloc[0])
+    for raw, note in tables:
+        table = complete(raw)
+        base = _base_of(table)
         scenarios = [s for s in dict.fromkeys(table["scenario"]) if s != base]
         by = {(str(r["kpi"]), str(r["scenario"])): r for _, r in table.iterrows()}
         kpis = _kpi_order(str(k) for k in table["kpi"])
         for part in _chunks(scenarios, MAX_COLUMNS):
             rows: list[list[Cell]] = []
             for kpi in kpis:
-                unit = units.get(kpi, "")
+                lab = kpi_label(kpi)
                 b = by.get((kpi, base))
-                bmean = _finite(b["mean"]) if b is not None else math.nan
                 cells: list[Cell] = [
-                    KpiName(kpi, unit),
-                    Estimate(format_value(bmean, unit),
-                             ci=_ci(b["ci_low"], b["ci_high"], unit) if b is not None else None)]
+                    KpiName(lab.label, lab.unit, kpi),
+                    Estimate(fmt(b["mean"] if b is not None else None, lab),
+                             ci=fmt_interval(b["ci_low"], b["ci_high"], lab)
+                             if b is not None else None)]
                 for s in part:
                     r = by.get((kpi, s))
                     if r is None:
                         cells.append("-")
-                        continue
-                    diff = _finite(r["diff"])
-                    pct = (f" ({diff / abs(bmean) * 100:+.1f}%)"
-                           if math.isfinite(diff) and math.isfinite(bmean) and bmean != 0
-                           else "")
-                    cells.append(Estimate(
-                        format_value(r["mean"], unit),
-                        ci=_ci(r["diff_ci_low"], r["diff_ci_high"], unit),
-                        diff=_signed(diff, unit) + pct,
-                        sig=str(r.get("significant")).lower() in ("true", "1")))
+                    elif not bool(r["applicable"]):
+                        cells.append(Estimate(NOT_APPLICABLE, na=True))
+                    else:
+                        cells.append(Estimate(
+                            fmt(r["mean"], lab),
+                            ci=fmt_interval(r["diff_ci_low"], r["diff_ci_high"], lab,
+                                            diff=True),
+                            diff=_change_text(r, lab), sig=bool(r["significant"])))
                 rows.append(cells)
             section.tables.append(Table(
-                ["KPI", f"{base} (base): mean, 95% CI"]
-                + [f"{s}: mean, difference, 95% CI of difference" for s in part],
-                rows, cls="comparison", caption=note))
+                ["Measure", f"{base} (base)"] + list(part), rows, cls="comparison",
+                caption=note))
     return section
+
+
+BASELINE = "baseline"
+
+
+def _is_baseline(r: figures.ResultDir) -> bool:
+    """Whether a run is of the baseline scenario, the only one the 2010-11 target bands
+    judge (reforms are meant to differ from them)."""
+    scenario = r.manifest.get("scenario") or {}
+    return str(scenario.get("name") or "") == BASELINE
+
+
+def _summary_of(r: figures.ResultDir) -> dict[str, dict[str, Any]]:
+    """A run's KPI summary, computed from its replications (so that its intervals are
+    those of the current method, within each measure's range); its summary.json when the
+    replications cannot be read."""
+    from sim.outputs.results import load_result
+
+    try:
+        per_rep = load_result(r.path).per_rep
+    except (OSError, ValueError, KeyError):
+        return r.summary()
+    if per_rep.empty:
+        return r.summary()
+    from sim.outputs.statistics import summarise
+
+    return summarise(per_rep).to_dict(orient="index")
 
 
 def _kpi_section(inputs: Inputs) -> KpiSection | None:
     if not inputs.runs:
         return None
-    units = _units()
     targets = {str(r["kpi"]): r for _, r in figures.read_targets().iterrows()}
-    summaries = {r.name: r.summary() for r in inputs.runs}
+    summaries = {r.name: _summary_of(r) for r in inputs.runs}
     kpis = _kpi_order(k for s in summaries.values() for k in s)
     if not kpis:
         return None
     section = KpiSection()
+    judged = {r.name for r in inputs.runs if _is_baseline(r)}
+    section.banded = bool(judged)
     names = [r.name for r in inputs.runs]
     for part in _chunks(names, MAX_COLUMNS):
+        show_band = any(n in judged for n in part)
         rows: list[list[Cell]] = []
         for kpi in kpis:
-            t = targets.get(kpi)
-            unit = units.get(kpi) or (str(t["unit"]) if t is not None else "")
-            band = "" if t is None else (f"{_plain(t['low'])} to {_plain(t['high'])}"
-                                         f" ({t.get('confidence', '')})")
-            cells: list[Cell] = [KpiName(kpi, unit), band]
+            lab = kpi_label(kpi)
+            t = targets.get(kpi) if show_band else None
+            cells: list[Cell] = [KpiName(lab.label, lab.unit, kpi)]
+            if show_band:
+                cells.append("" if t is None else (
+                    f"{fmt_interval(t['low'], t['high'], lab)} ({t.get('confidence', '')})"))
             for name in part:
                 s = summaries[name].get(kpi) or {}
                 mean = _finite(s.get("mean"))
                 mark = ""
-                if t is not None and math.isfinite(mean):
+                if t is not None and name in judged and math.isfinite(mean):
                     mark = "in" if float(t["low"]) <= mean <= float(t["high"]) else "out"
-                cells.append(Estimate(format_value(mean, unit),
-                                      ci=_ci(s.get("ci_low"), s.get("ci_high"), unit),
+                cells.append(Estimate(fmt(mean, lab),
+                                      ci=fmt_interval(s.get("ci_low"), s.get("ci_high"), lab),
                                       band=mark))
             rows.append(cells)
-        section.tables.append(Table(["KPI", "target band"]
-                                    + [f"{n}: mean, 95% CI" for n in part], rows, cls="kpis"))
+        header = ["Measure"] + (["England 2010-11 band (baseline only)"] if show_band else [])
+        section.tables.append(Table(header + list(part), rows, cls="kpis"))
     return section
 
 
@@ -636,19 +839,26 @@ def _figures(inputs: Inputs, tables: list[tuple[pd.DataFrame, str]]) -> list[Emb
         out.append(_make(f"fig-loops-{k + 1}", "Causal loop diagram of the feedback loops "
                          f"switched on in {', '.join(names)}.",
                          lambda key=key: figures.loop_png(dict(key))))
-    if runs:
-        out.append(_make("fig-validation", "Model mean and 95% CI against the England "
-                         "2010-11 calibration band of each KPI, as a percentage of the band's "
-                         "midpoint; hatched bands come from low-confidence sources.",
-                         lambda: figures.validation_figure(_validation_sources(inputs))))
+    sources = _validation_sources(inputs)
+    if sources:
+        out.append(_make("fig-validation", "The baseline against the England 2010-11 figures "
+                         "it is calibrated to: model mean and 95% interval against each "
+                         "figure's band, as a percentage of the band's midpoint; hatched bands "
+                         "come from low-confidence sources. Reforms are not judged against "
+                         "these bands.",
+                         lambda: figures.validation_figure(sources)))
     return out
 
 
 def _validation_sources(inputs: Inputs) -> dict[str, Any]:
-    """Each run's validation.csv, or the run itself (computed from its summary)."""
+    """The baseline runs' validation.csv, or the run itself (computed from its summary), and
+    any other run validated on purpose (it has a validation.csv); a validation.csv given on
+    its own when there is no such run."""
+    baseline = [r for r in inputs.runs if _is_baseline(r) or r.name in inputs.validation]
     if "" in inputs.validation:
-        return {inputs.runs[0].name: inputs.validation[""]}
-    return {r.name: inputs.validation.get(r.name, r) for r in inputs.runs}
+        name = baseline[0].name if baseline else "model"
+        return {name: inputs.validation[""]}
+    return {r.name: inputs.validation.get(r.name, r) for r in baseline}
 
 
 @dataclass
@@ -679,7 +889,8 @@ class ValidationSection(Section):
 def _validation_section(inputs: Inputs) -> ValidationSection | None:
     if not inputs.runs and not inputs.validation:
         return None
-    base = inputs.runs[0] if inputs.runs else None
+    base = next((r for r in inputs.runs if _is_baseline(r) or r.name in inputs.validation),
+                None)
     if "" in inputs.validation:
         table, source = inputs.validation[""], "validation.csv"
     elif base is not None and base.name in inputs.validation:
@@ -697,7 +908,7 @@ def _validation_section(inputs: Inputs) -> ValidationSection | None:
     rows: list[list[Cell]] = []
     missed: list[str] = []
     for _, r in table.iterrows():
-        unit = str(r.get("unit", ""))
+        lab = kpi_label(str(r["kpi"]))
         inside, needed = _truth(r.get("in_band")), _truth(r.get("required"))
         if inside is None:
             mark = "-"
@@ -708,14 +919,14 @@ def _validation_section(inputs: Inputs) -> ValidationSection | None:
         else:
             mark = "NO" if required else "no"
             if required:
-                missed.append(str(r["kpi"]))
-        rows.append([str(r["kpi"]), unit, f"{_plain(r['low'])} to {_plain(r['high'])}",
-                     str(r.get("confidence", "")), format_value(r["mean"], unit),
-                     _ci(r.get("ci_low"), r.get("ci_high"), unit), mark])
+                missed.append(lab.label)
+        rows.append([KpiName(lab.label, lab.unit, str(r["kpi"])),
+                     fmt_interval(r["low"], r["high"], lab), str(r.get("confidence", "")),
+                     fmt(r["mean"], lab), fmt_interval(r.get("ci_low"), r.get("ci_high"), lab),
+                     mark])
     return ValidationSection(name, source, Table(
-        ["KPI", "unit", "target band", "confidence", "mean", "95% CI", "mean in band"], rows,
-        cls="validation"), required=required, missed=missed)
-
+        ["Measure", "England 2010-11 band", "confidence", "model mean", "95% interval",
+         "mean in band"], rows, cls="validation"), required=required, missed=missed)
 
 
 def _truth(value: Any) -> bool | None:
@@ -968,20 +1179,16 @@ def render(inputs: Inputs) -> str:
     title = "Child's journey simulator: " + (", ".join(names) if names else "report")
     figs = _figures(inputs, tables)
     sections: list[Section | None] = [
-        _run_section(inputs),
+        _summary_section(inputs, tables),
         _comparison_section(tables),
         _kpi_section(inputs),
         FiguresSection(figures=figs) if figs else None,
         _validation_section(inputs),
+        _run_section(inputs),
         _assumptions_section(inputs),
     ]
-    lead = None
-    if inputs.runs:
-        first = inputs.runs[0]
-        lead = {"runs": str(len(inputs.runs)), "years": _plain(first.years),
-                "warmup": _plain(first.warmup_years)}
     page = _environment().get_template("report.html.j2").render(
-        title=title, lead=lead, sections=[s for s in sections if s is not None])
+        title=title, sections=[s for s in sections if s is not None])
     # Jinja writes an escaped double quote as &#34;; the same character as &quot;, which
     # reads better (a &#34; typed in a text is itself escaped, to &amp;#34;).
     return page.replace("&#34;", "&quot;")

@@ -90,45 +90,16 @@ def write_validation(validation: Validation, out_dir: str | os.PathLike[str]) ->
     output.atomic_write_text(path, validation.table.to_csv(index=False))
     fig = validation_figure(validation.table)
     with output.atomic_path(out / "validation.png") as tmp:
-        fig.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
+        fig.savefig(tmp, dpi=100, format="png", facecolor="white")
     return path
 
 
 def validation_figure(table: pd.DataFrame):
-    """Model mean and 95% CI against the target band, per KPI, as percent of the target."""
-    import matplotlib
+    """Model mean and 95% CI against the target band, per KPI
+    (:func:`sim.outputs.figures.validation_figure`)."""
+    from sim.outputs.figures import validation_figure as draw
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    t = table.reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(8, 0.42 * len(t) + 1.2))
-    y = np.arange(len(t))[::-1]
-    scale = t["target"].where(t["target"] != 0, 1.0)
-    low, high = 100 * t["low"] / scale, 100 * t["high"] / scale
-    ax.barh(y, high - low, left=low, height=0.6, color="#dddddd", edgecolor="#888888",
-            label="target band")
-    mean = 100 * t["mean"] / scale
-    err = np.vstack([100 * (t["mean"] - t["ci_low"]) / scale,
-                     100 * (t["ci_high"] - t["mean"]) / scale])
-    err = np.nan_to_num(err)
-    ok = t["in_band"].to_numpy()
-    ax.errorbar(mean[ok], y[ok], xerr=err[:, ok], fmt="o", color="black", capsize=3,
-                label="model mean, 95% CI (in band)")
-    ax.errorbar(mean[~ok], y[~ok], xerr=err[:, ~ok], fmt="x", color="black", capsize=3,
-                markersize=8, label="model mean, 95% CI (outside band)")
-    ax.set_yticks(y)
-    ax.set_yticklabels([f"{k} ({c})" for k, c in zip(t["kpi"], t["confidence"], strict=True)],
-                       fontsize=8)
-    ax.axvline(100, color="#888888", linestyle=":", linewidth=1)
-    ax.set_xlabel("percent of the published value")
-    ax.set_title("Validation: model against England 2010-11 (per LA)")
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    return fig
+    return draw({"model": table})
 
 
 def format_table(table: pd.DataFrame) -> str:
