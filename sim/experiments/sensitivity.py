@@ -206,7 +206,8 @@ def _manifest(scenario: Any, method: str, params: dict[str, Any], samples: int, 
         "kpis": list(kpis),
         "command": command if command is None or isinstance(command, str)
         else [str(c) for c in command],
-        "software": {"childsim": output.package_version()},
+        "software": output.software_versions(),
+        "git": output.git_info(),
         "owns": list(output.OWNED["sensitivity"]),
     })
 
