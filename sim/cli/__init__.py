@@ -25,6 +25,7 @@ from sim.cli import (
     calibrate,
     compare,
     loops,
+    params,
     report,
     run,
     scenarios,
@@ -43,7 +44,7 @@ from sim.cli.tables import calibration_targets, format_value, kpi_table
 
 #: Every command, in the order ``childsim --help`` lists them.
 COMMANDS: tuple[Command, ...] = tuple(m.COMMAND for m in (
-    run, compare, warmup, sensitivity, scenarios, loops, validate, calibrate, report))
+    run, compare, warmup, sensitivity, scenarios, params, loops, validate, calibrate, report))
 
 
 def build_parser() -> argparse.ArgumentParser:
