@@ -16,7 +16,10 @@ assumptions or calibrated), a model ``switch`` (feedback loops on or off) or a `
 
 from __future__ import annotations
 
+import sys
+import types
 from dataclasses import dataclass, replace
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -572,3 +575,27 @@ STRUCTURAL: frozenset[str] = frozenset({"workforce.posts_fte"})
 
 #: Sections, in declaration order.
 SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(k.split(".")[0] for k in SCHEMA))
+
+
+def table(section: str | None = None, *, scenario: Any = "baseline",
+          levers: bool = False) -> Any:
+    """Every parameter as a DataFrame (see :func:`sim.scenario.parameter_table`): value in
+    ``scenario``, unit, allowed and plausible range, role, description and source.
+    ``section`` keeps one section, ``levers`` only the policy levers."""
+    from sim.scenario import parameter_table
+
+    frame = parameter_table(scenario, section)
+    if levers:
+        frame = frame[frame["lever"]].reset_index(drop=True)
+    return frame
+
+
+class _CallableModule(types.ModuleType):
+    """``sim.parameters(...)`` is :func:`table`, and ``sim.parameters.SCHEMA`` the schema."""
+
+    def __call__(self, section: str | None = None, *, scenario: Any = "baseline",
+                 levers: bool = False) -> Any:
+        return table(section, scenario=scenario, levers=levers)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -158,6 +158,10 @@ class WarmupResult:
             "mser": self.mser.statistic.tolist(),
         }
 
+    def figure(self) -> Any:
+        """The chart (a :class:`matplotlib.figure.Figure`, shown inline in a notebook)."""
+        return figure(self)
+
     def __str__(self) -> str:
         text = (f"MSER-{self.mser.batch} warm-up for {self.stock} ({self.scenario}, mean of "
                 f"{self.reps} replications over {len(self.series)} months): "
@@ -202,38 +206,43 @@ def analyse(stocks: pd.DataFrame, stock: str, *, scenario: str = "",
                         series, result, reps)
 
 
-def plot(result: WarmupResult, path: str | os.PathLike[str]) -> Path:
-    """Write a PNG chart: each replication, their mean, the batch means and the cut."""
-    import matplotlib
+def figure(result: WarmupResult) -> Any:
+    """The warm-up chart as a :class:`matplotlib.figure.Figure`: each replication, their
+    mean, the batch means and the cut (nothing global of matplotlib is changed, so a
+    notebook's own plots still show)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from sim.records import STOCK_COLUMNS
 
     s = result.series
     years = s["time"].to_numpy(dtype=float) / YEAR
-    fig, ax = plt.subplots(figsize=(9, 4.8), dpi=110)
-    try:
-        for col in (c for c in s.columns if c.startswith("rep-")):
-            ax.plot(years, s[col], color="0.75", linewidth=0.7)
-        ax.plot(years, s["mean"], color="C0", linewidth=1.6,
-                label=f"mean of {result.reps} replications")
-        b = result.mser.batch
-        z = result.mser.batch_means
-        centres = np.array([years[i * b: (i + 1) * b].mean() for i in range(z.size)])
-        ax.plot(centres, z, "o", color="C1", markersize=3.5, label=f"means of {b} months")
-        ax.axvline(result.years, color="C3", linestyle="--",
-                   label=f"MSER-{b} cut: {result.months} months ({result.years:.2f} years)")
-        ax.set_xlabel("years since the start of the run")
-        ax.set_ylabel(result.stock)
-        ax.set_title(f"Warm-up of {result.scenario}: {result.stock}")
-        ax.legend(loc="best", fontsize="small")
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        final = Path(path)
-        with output.atomic_path(final) as tmp:
-            fig.savefig(tmp, format="png")
-    finally:
-        plt.close(fig)
+    fig = Figure(figsize=(9, 4.8), dpi=110)
+    ax = fig.add_subplot()
+    for col in (c for c in s.columns if c.startswith("rep-")):
+        ax.plot(years, s[col], color="0.75", linewidth=0.7)
+    ax.plot(years, s["mean"], color="C0", linewidth=1.6,
+            label=f"mean of {result.reps} replications")
+    b = result.mser.batch
+    z = result.mser.batch_means
+    centres = np.array([years[i * b: (i + 1) * b].mean() for i in range(z.size)])
+    ax.plot(centres, z, "o", color="C1", markersize=3.5, label=f"means of {b} months")
+    ax.axvline(result.years, color="C3", linestyle="--",
+               label=f"MSER-{b} cut: {result.months} months ({result.years:.2f} years)")
+    ax.set_xlabel("years since the start of the run")
+    ax.set_ylabel(STOCK_COLUMNS.get(result.stock, result.stock))
+    ax.set_title(f"Warm-up of {result.scenario}: {result.stock}")
+    ax.legend(loc="best", fontsize="small")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot(result: WarmupResult, path: str | os.PathLike[str]) -> Path:
+    """Write :func:`figure` as a PNG chart (atomically)."""
+    final = Path(path)
+    fig = figure(result)
+    with output.atomic_path(final) as tmp:
+        fig.savefig(tmp, format="png")
     return final
 
 
@@ -289,6 +298,7 @@ __all__: Sequence[str] = [
     "MserResult",
     "WarmupResult",
     "analyse",
+    "figure",
     "monthly_series",
     "mser",
     "plot",
