@@ -311,6 +311,17 @@ class RunResult:
             columns=None if columns is None else list(columns), filter=cond)
         return table.to_pandas().reset_index(drop=True)
 
+    def event_log(self, *, window: str = "measured", start: Any = None) -> pd.DataFrame:
+        """The journey log as a process-mining event table (as ``childsim export --format
+        csv`` writes it): ``case:concept:name`` (``r<rep>-c<child>-e<episode>``),
+        ``concept:name`` (the event), ``time:timestamp`` (a date: the measured window starts
+        on ``start``, default 2010-04-01), then the journey columns; ready for
+        ``pm4py.discover_petri_net_inductive`` and the like."""
+        from sim.outputs.eventlog import Calendar, event_table, parse_start
+
+        calendar = Calendar(parse_start(start), self.window.start)
+        return event_table(self.journeys(window=window), calendar)
+
     def event_counts(self, events: Sequence[str] | str | None = None, *,
                      window: str = "measured", per_year: bool = False) -> pd.DataFrame:
         """Journey events counted per replication: index ``rep``, one column per event.

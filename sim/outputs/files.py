@@ -78,7 +78,7 @@ OWNED: dict[str, tuple[str, ...]] = {
     "run": (
         MANIFEST, SUMMARY, PRECISION, f"{JOURNEYS}/rep-*.parquet", f"{STOCKS}/rep-*.parquet",
         f"{REPLICATIONS}/rep-*.json", "validation.csv", "validation.png", "warmup.json",
-        "warmup.csv", "warmup-*.png", "loops.png", REPORT,
+        "warmup.csv", "warmup-*.png", "loops.png", REPORT, "eventlog.*",
     ),
     "comparison": (MANIFEST, "comparison.csv", "comparison.json", REPORT),
     "sensitivity": (
