@@ -301,3 +301,12 @@ def test_params_lists_every_parameter(capsys: pytest.CaptureFixture) -> None:
     assert len(rows) == len(SCHEMA) + 1 and rows[0].startswith("key,section,value")
     assert cli.main(["params", "nope"]) == 2
     assert "unknown section" in capsys.readouterr().err
+
+
+def test_no_scenarios_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                  capsys: pytest.CaptureFixture) -> None:
+    from sim import scenario
+
+    monkeypatch.setattr(scenario, "scenario_dirs", lambda: [])
+    assert cli.main(["scenarios"]) == 1
+    assert "no scenarios found" in capsys.readouterr().err
