@@ -33,7 +33,7 @@ import shutil
 import sys
 import tempfile
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -420,6 +420,7 @@ def _manifest_scenario(manifest: dict[str, Any]) -> Any:
 def run(
     scenario: ScenarioLike = "baseline",
     *,
+    params: Mapping[str, Any] | None = None,
     reps: int | str = 10,
     years: float = 5.0,
     warmup: float = DEFAULT_WARMUP_YEARS,
@@ -441,6 +442,8 @@ def run(
     Parameters
     ----------
     scenario : name, path or Scenario.
+    params : values to change first, as dotted keys (``{"front_door.staff_fte": 16.0}``;
+        ``Scenario.with_values``, validated like a scenario file).
     reps : replications, or ``"auto"``: until ``kpi``'s 95% CI is within ``precision``
         of its mean (Hoad, Robinson and Davies 2010), at most ``max_reps``.
     years, warmup : measured years and warm-up years (of 365.25 days).
@@ -467,6 +470,8 @@ def run(
     from sim.experiments.runs import run_experiment
 
     sc = as_scenario(scenario)
+    if params:
+        sc = sc.with_values(params, source="<params>")
     decision = None
     with _scratch_or(out, sc.name) as (out_dir, scratch), \
             _backend(backend, workers, scheduler) as be, _progress(progress, sc.name) as bar:

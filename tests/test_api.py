@@ -121,6 +121,18 @@ def test_temporary_records_go_with_the_result(fake, tmp_path: Path,
     assert not list((tmp_path / "tmp").iterdir())
 
 
+def test_run_with_params(tmp_path: Path, fake) -> None:
+    fake(staff_simulate)
+    res = api.run("baseline", params={"front_door.staff_fte": 12.5}, reps=1, years=1.0,
+                  warmup=0.0, out=tmp_path, workers=1)
+    assert res.scenario["front_door.staff_fte"] == 12.5
+    assert res.per_rep["referrals_per_year"].iloc[0] == 125
+    from sim.scenario import ScenarioError
+
+    with pytest.raises(ScenarioError, match="front_door.staff"):
+        api.run("baseline", params={"front_door.staff": 1}, out=tmp_path / "x")
+
+
 def test_numeric_dtypes(tmp_path: Path, fake) -> None:
     fake(referrals_simulate)
     res = api.run("baseline", reps=2, years=1.0, warmup=0.0, out=tmp_path, workers=1)
