@@ -70,6 +70,7 @@ class BuildPy(build_py):
         package = Path(self.build_lib) / "sim"
         target = package / "data" / "scenarios"
         if SCENARIOS.is_dir():
+            shutil.rmtree(target, ignore_errors=True)  # no stale copy of a removed scenario
             target.mkdir(parents=True, exist_ok=True)
             for path in sorted(SCENARIOS.glob("*.toml")):
                 shutil.copyfile(path, target / path.name)

@@ -196,7 +196,8 @@ def test_compare_returns_table(tmp_path: Path, fake) -> None:
         api.compare(base)
 
 
-def test_sensitivity_returns_indices(tmp_path: Path, fake) -> None:
+def test_sensitivity_returns_indices(tmp_path: Path, fake,
+                                    capsys: pytest.CaptureFixture) -> None:
     fake(staff_simulate)
     table = api.sensitivity("baseline", method="morris", kpis=["referrals_per_year"],
                             samples=2, params=["front_door.staff_fte", "workforce.posts_fte"],
@@ -204,6 +205,9 @@ def test_sensitivity_returns_indices(tmp_path: Path, fake) -> None:
     assert table["param"].iloc[0] == "front_door.staff_fte"
     assert {"mu_star", "mu_star_conf", "sigma"} <= set(table.columns)
     assert isinstance(table.attrs["samples"], pd.DataFrame)
+    told = capsys.readouterr().err  # the runs and the time estimate, before it started
+    assert "2 parameters" in told and "6 runs of 1 simulated years" in told
+    assert type(api.sensitivity_chart(table)).__name__ == "Figure"
 
 
 def test_warmup_returns_result(tmp_path: Path, fake) -> None:
