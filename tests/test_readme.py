@@ -13,8 +13,6 @@ from __future__ import annotations
 import functools
 import inspect
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -94,35 +92,46 @@ def test_the_readme_python_examples_run_and_show_effects(small: Path, capsys) ->
     assert ns["res"].temporary and ns["res"].closed and not ns["res"].out_dir.exists()
 
 
+def _script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("readme_validation",
+                                                  ROOT / "scripts" / "readme_validation.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_validation_table_script(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from tiny_runs import TINY
+
+    from sim.scenario import load_scenario
+
+    tiny = load_scenario("baseline").with_values(TINY, name="tiny")
+    scenario = str(tiny.to_toml(tmp_path / "tiny.toml"))
     readme = tmp_path / "README.md"
     readme.write_text(README.read_text(encoding="utf-8"), encoding="utf-8")
-    small = ["--reps", "2", "--years", "0.25", "--warmup", "0.1", "--workers", "1"]
-    script = ROOT / "scripts" / "readme_validation.py"
-    run = subprocess.run([sys.executable, str(script), "--readme", str(readme), *small],
-                         capture_output=True, text=True, check=False)
-    assert run.returncode == 0, run.stderr
+    small = [scenario, "--reps", "2", "--years", "0.25", "--warmup", "0.1", "--workers", "1"]
+    script = _script()
+    assert script.main(["--readme", str(readme), *small]) == 0
     text = readme.read_text(encoding="utf-8")
     assert text != README.read_text(encoding="utf-8")  # the table was regenerated
     # it is exactly what `childsim validate --markdown` prints with the same options
+    capsys.readouterr()
     code = cli.main(["validate", "--markdown", "--quiet", "--out", str(tmp_path / "v"),
                      *small])
     assert code in (0, 1)
     printed = capsys.readouterr().out.strip()
-    assert printed.startswith("The shipped baseline, from `childsim validate` (2 "
+    assert printed.startswith("The scenario tiny, from `childsim validate tiny` (2 "
                               "replications of 0.25 measured years after 0.1 warm-up years")
     begin = text.index("<!-- validation: begin")
     block = text[text.index("\n", begin) + 1:text.index("<!-- validation: end -->")].strip()
     assert block == printed
     rows = [line for line in block.splitlines() if line.startswith("| ") and "---" not in line]
     assert len(rows) > 20
-    check = subprocess.run([sys.executable, str(script), "--readme", str(readme), "--check",
-                            *small], capture_output=True, text=True, check=False)
-    assert check.returncode == 0, check.stdout + check.stderr
+    assert script.main(["--readme", str(readme), "--check", *small]) == 0
     readme.write_text(text.replace(rows[1], rows[1].replace("|", "| x", 1)), encoding="utf-8")
-    check = subprocess.run([sys.executable, str(script), "--readme", str(readme), "--check",
-                            *small], capture_output=True, text=True, check=False)
-    assert check.returncode == 1
+    assert script.main(["--readme", str(readme), "--check", *small]) == 1
 
 
 def test_the_readme_shows_the_current_table_shape() -> None:
