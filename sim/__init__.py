@@ -4,7 +4,8 @@ A discrete-event model (simpy) of children's journeys through universal services
 front door, assessment, plans, proceedings and care, with worker time shared among cases
 and a monthly system layer for feedback. Run it with ``childsim run``, or
 from Python with :func:`sim.run`, :func:`sim.compare`, :func:`sim.sensitivity` and
-:func:`sim.warmup` (:mod:`sim.api`), or :func:`sim.experiments.runs.run_experiment`.
+:func:`sim.warmup` (:mod:`sim.api`), or :func:`sim.experiments.runs.run_experiment`;
+``sim.parameters()`` lists every parameter (:mod:`sim.parameters` is also the schema).
 """
 
 from __future__ import annotations
@@ -25,10 +26,16 @@ __all__ = [
     "compare",
     "sensitivity",
     "warmup",
+    "load",
+    "parameters",
+    "sensitivity_plan",
+    "sensitivity_chart",
+    "RunResult",
 ]
 
 #: The notebook functions of :mod:`sim.api`, available as ``sim.run`` etc.
-_API = ("run", "compare", "sensitivity", "warmup", "RunResult")
+_API = ("run", "compare", "sensitivity", "warmup", "load", "sensitivity_plan",
+        "sensitivity_chart", "RunResult")
 
 
 def __getattr__(name: str) -> object:
@@ -41,6 +48,10 @@ def __getattr__(name: str) -> object:
         from sim import api
 
         return getattr(api, name)
+    if name == "parameters":  # the schema module, callable: sim.parameters() is a table
+        import sim.parameters as module
+
+        return module
     if name == "load_scenario":
         from sim import scenario
 

@@ -5,11 +5,21 @@ The schema is the single declaration of what a scenario may set. Values live in
 *allowed* range is what validation enforces; the *plausible* range is what sensitivity
 analysis and calibration explore. ``calibrated`` marks the few parameters that
 ``childsim calibrate`` fits.
+
+Each parameter has a ``role`` (:data:`ROLES`): a policy ``lever`` (what a reform, a local
+authority or government sets: staff, thresholds, timescales, services, rules), the
+``size`` of the authority, its ``initial`` state at the start of a run, ``behaviour`` (how
+children, families, professionals and courts behave: rates, noise, effects, mostly
+assumptions or calibrated), a model ``switch`` (feedback loops on or off) or a ``shock``
+(a stimulus at a time). Sensitivity analysis varies the levers unless told otherwise.
 """
 
 from __future__ import annotations
 
+import sys
+import types
 from dataclasses import dataclass, replace
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,9 @@ class Param:
         Allowed values of a str parameter.
     calibrated : bool
         Whether ``childsim calibrate`` may fit it.
+    role : str
+        One of :data:`ROLES`: ``lever``, ``size``, ``initial``, ``behaviour``, ``switch``
+        or ``shock``.
     """
 
     kind: type
@@ -42,6 +55,12 @@ class Param:
     doc: str = ""
     choices: tuple[str, ...] | None = None
     calibrated: bool = False
+    role: str = "behaviour"
+
+    @property
+    def lever(self) -> bool:
+        """Whether the parameter is a policy lever."""
+        return self.role == "lever"
 
     def allowed_text(self) -> str:
         """Human-readable allowed range or type, for error messages."""
@@ -482,6 +501,72 @@ CALIBRATED: tuple[str, ...] = (
 for _key in CALIBRATED:
     SCHEMA[_key] = replace(SCHEMA[_key], calibrated=True)
 
+#: What a parameter is, in the order :func:`sim.api.parameters` explains them.
+ROLES: dict[str, str] = {
+    "lever": "a policy lever: what a reform, a local authority or government sets",
+    "size": "the size of the local authority",
+    "initial": "the state at the start of a run",
+    "behaviour": "how children, families, professionals and courts behave (assumed or "
+                 "calibrated)",
+    "switch": "a feedback loop of the model, on or off",
+    "shock": "a stimulus at a time (off at its default)",
+}
+
+#: The policy levers: each reform scenario pulls some of them (scenarios/*.toml), and the
+#: rest are set in the same way by services, rules or resources.
+LEVERS: tuple[str, ...] = (
+    # universal services and early help
+    "universal.health_visitor_fte", "universal.partner_assessment_share",
+    "community_team.fte", "community_team.consult_hours", "community_team.places_per_fte",
+    "early_help.places", "early_help.duration_days", "early_help.success_tier1",
+    "early_help.success_tier2",
+    # the front door and its thresholds
+    "front_door.staff_fte", "front_door.early_help_threshold", "front_door.referral_threshold",
+    # the workforce and how its time is spent
+    "workforce.posts_fte", "workforce.hours_per_week", "workforce.agency_cover_share",
+    "workforce.newly_qualified_share", "workforce.senior_share",
+    "workforce.senior_leaving_factor", "workforce.mentoring_gain", "workforce.caseload_cap",
+    "time.recording_share",
+    "supervision.managers", "supervision.hours_per_manager", "supervision.reflective_share",
+    # assessment and plans: policy, timescales, rules
+    "assessment.policy", "assessment.initial_timescale_wd", "assessment.core_timescale_wd",
+    "assessment.flexible_guide_wd", "assessment.deadline_compliance",
+    "assessment.shared_effort_saving", "assessment.continue_shared",
+    "protection.icpc_timescale_wd", "protection.first_review_months",
+    "protection.review_interval_months", "protection.proceedings_after_months",
+    # courts
+    "court.fgc_share", "court.hearings_mean", "court.legal_quality",
+    "court.sitting_days_per_week", "court.time_limit_weeks",
+    # the regime around practice
+    "pressure.systems_approach_scr", "pressure.prescription_link",
+    "inspection.regime", "inspection.interval_years",
+)
+#: The size of the authority.
+SIZE: tuple[str, ...] = ("population.child_population",)
+#: The state at the start of a run.
+INITIAL: tuple[str, ...] = (
+    "protection.initial_looked_after", "protection.initial_cin_plans",
+    "protection.initial_cp_plans", "court.initial_proceedings",
+)
+
+
+def _role(key: str) -> str:
+    if key in LEVERS:
+        return "lever"
+    if key in SIZE:
+        return "size"
+    if key in INITIAL:
+        return "initial"
+    if key.startswith("loops."):
+        return "switch"
+    if key.startswith("shocks."):
+        return "shock"
+    return "behaviour"
+
+
+for _key in SCHEMA:
+    SCHEMA[_key] = replace(SCHEMA[_key], role=_role(_key))
+
 #: Top-level scenario keys that are not parameters.
 META_KEYS: frozenset[str] = frozenset({"name", "description", "base", "start_year"})
 
@@ -490,3 +575,27 @@ STRUCTURAL: frozenset[str] = frozenset({"workforce.posts_fte"})
 
 #: Sections, in declaration order.
 SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(k.split(".")[0] for k in SCHEMA))
+
+
+def table(section: str | None = None, *, scenario: Any = "baseline",
+          levers: bool = False) -> Any:
+    """Every parameter as a DataFrame (see :func:`sim.scenario.parameter_table`): value in
+    ``scenario``, unit, allowed and plausible range, role, description and source.
+    ``section`` keeps one section, ``levers`` only the policy levers."""
+    from sim.scenario import parameter_table
+
+    frame = parameter_table(scenario, section)
+    if levers:
+        frame = frame[frame["lever"]].reset_index(drop=True)
+    return frame
+
+
+class _CallableModule(types.ModuleType):
+    """``sim.parameters(...)`` is :func:`table`, and ``sim.parameters.SCHEMA`` the schema."""
+
+    def __call__(self, section: str | None = None, *, scenario: Any = "baseline",
+                 levers: bool = False) -> Any:
+        return table(section, scenario=scenario, levers=levers)
+
+
+sys.modules[__name__].__class__ = _CallableModule

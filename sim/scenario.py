@@ -64,6 +64,8 @@ __all__ = [
     "find_scenario",
     "list_scenarios",
     "load_scenario",
+    "parameter_table",
+    "value_comments",
     "scenario_dirs",
     "validate_value",
 ]
@@ -159,6 +161,18 @@ def _show(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "(an array)"
     return str(value)
+
+
+def _toml_value(value: Any) -> str:
+    """``value`` (bool, int, float or str) written as TOML."""
+    if _is_bool(value):
+        return "true" if value else "false"
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        text = repr(float(value))
+        return text if any(c in text for c in ".eEn") else text + ".0"
+    return json.dumps(str(value), ensure_ascii=False)
 
 
 def _type_text(value: Any) -> str:
@@ -705,6 +719,87 @@ class Scenario:
                           ensure_ascii=True, allow_nan=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
+    def to_toml(self, path: str | os.PathLike[str], *, base: str | os.PathLike[str] | None = None,
+                overwrite: bool = False) -> Path:
+        """Write this scenario as an overlay file that ``childsim run PATH`` runs.
+
+        The file names its base and sets only the values that differ from it, each with
+        its unit, the base's value and where the change came from in a comment. So a
+        scenario changed in a notebook (:meth:`with_values`) can be run, compared or kept
+        from the command line.
+
+        Parameters
+        ----------
+        path : where to write (``.toml``).
+        base : the scenario to layer on (a name or a path); default: the last file of
+            this scenario's chain (for a scenario with ``start_year``, the root of its
+            chain). Written by name when that name finds the same file from anywhere,
+            else as an absolute path.
+        overwrite : replace an existing file.
+
+        Returns the path written. The file is read back and must give the same values
+        (:meth:`digest`), else :class:`ScenarioError` is raised and nothing is left.
+        """
+        target = Path(path)
+        if target.suffix != _SUFFIX:
+            raise ScenarioError(target, None, f"a scenario file must end in {_SUFFIX}")
+        if target.exists() and not overwrite:
+            raise ScenarioError(target, None, "exists already (overwrite=True replaces it)")
+        if base is not None:
+            base_path = find_scenario(base)
+        elif self.before is not None:
+            base_path = Path(self.files[0])
+        elif self.files:
+            base_path = Path(self.files[-1])
+        else:
+            raise ScenarioError(target, "base", "this scenario has no file to layer on: give "
+                                                "base=NAME")
+        base_scenario = load_scenario(base_path)
+        if self.before is not None and dict(self.before) != dict(base_scenario.values):
+            raise ScenarioError(target, "start_year", "the values before start_year differ "
+                                "from the base's, so one overlay cannot hold this scenario")
+        changed = {k: v for k, v in self.values.items() if base_scenario.values.get(k) != v}
+        try:
+            by_name = (find_scenario(base_path.stem).resolve() == base_path.resolve()
+                       and base_path.stem != target.stem
+                       and not (target.parent / f"{base_path.stem}{_SUFFIX}").exists())
+        except ScenarioError:
+            by_name = False
+        base_text = base_path.stem if by_name else os.fspath(base_path.resolve())
+        lines = [f"name = {_toml_value(self.name)}",
+                 f"description = {_toml_value(self.description)}",
+                 f"base = {_toml_value(base_text)}"]
+        if self.start_year:
+            lines.append(f"start_year = {_toml_value(float(self.start_year))}")
+        lines.append("")
+        lines.append(f"# Written by Scenario.to_toml: the values that differ from {base_text}.")
+        section = None
+        for key, value in changed.items():
+            sec, leaf = key.split(".", 1)
+            if sec != section:
+                lines += ["", f"[{sec}]"]
+                section = sec
+            param = SCHEMA[key]
+            origin = self.provenance.get(key)
+            note = [param.unit] if param.unit not in ("", "1") else []
+            note.append(f"{_show(base_scenario.values[key])} in {base_path.stem}")
+            if origin is not None:
+                note.append(f"from {Path(origin).name.strip('<>')}")
+            lines.append(f"{leaf} = {_toml_value(value)}  # {'; '.join(note)}")
+        text = "\n".join(lines) + "\n"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        try:
+            loaded = load_scenario(tmp)
+            if loaded.digest() != self.digest():
+                raise ScenarioError(target, None, "the written overlay does not give the same "
+                                                  "values (please report this)")
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return target
+
     def with_values(self, overrides: Mapping[str, Any], *, name: str | None = None,
                     source: str = "<overrides>", rules: bool = True) -> Scenario:
         """A copy with some values changed, validated like a scenario file.
@@ -888,3 +983,99 @@ def list_scenarios() -> list[tuple[str, str, Path]]:
             rows.append((path.stem, order, description, path.resolve()))
     rows.sort(key=lambda r: (r[0], r[1]))
     return [(name, description, path) for name, _, description, path in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# the parameters, documented
+# ---------------------------------------------------------------------------------------------
+
+_KEY_LINE = re.compile(r"""^\s*([A-Za-z0-9_-]+)\s*=\s*(?:"[^"]*"|'[^']*'|[^#"'])*?(?:#\s*(.*))?$""")
+_SECTION_LINE = re.compile(r"^\s*\[([A-Za-z0-9_.-]+)\]\s*(?:#.*)?$")
+
+
+def value_comments(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The comment written with each parameter in a scenario file: ``{dotted key: text}``.
+
+    The comment on the value's line (``key = 1.0  # unit; plausible ...; source: ...``),
+    else the comment lines just above it (``# reason: ...``), joined.
+    """
+    comments: dict[str, str] = {}
+    section = ""
+    above: list[str] = []
+    for raw in Path(path).read_text(encoding="utf-8-sig").splitlines():
+        line = raw.strip()
+        if not line:
+            above = []
+            continue
+        if line.startswith("#"):
+            above.append(line.lstrip("#").strip())
+            continue
+        m = _SECTION_LINE.match(line)
+        if m:
+            section, above = m.group(1), []
+            continue
+        m = _KEY_LINE.match(line)
+        if m and section:
+            text = (m.group(2) or "").strip() or " ".join(above).strip()
+            if text:
+                comments[f"{section}.{m.group(1)}"] = text
+        above = []
+    return comments
+
+
+def _source_text(comment: str, unit: str) -> str:
+    """The source or assumption part of a baseline comment (unit and plausible range, which
+    the schema states, left out)."""
+    parts = [p.strip() for p in comment.split(";")]
+    kept = [p for p in parts if p and p != unit and not p.startswith("plausible ")]
+    return "; ".join(kept)
+
+
+def parameter_table(scenario: str | os.PathLike[str] | Scenario = "baseline",
+                    section: str | None = None) -> Any:
+    """Every parameter as a pandas DataFrame, one row each, in schema order.
+
+    Columns: ``key`` (dotted), ``section``, ``value`` (in ``scenario``), ``unit``, ``kind``
+    (float, int, bool, str), ``low`` and ``high`` (allowed range), ``plausible_low`` and
+    ``plausible_high`` (explored by sensitivity analysis and calibration), ``role``
+    (:data:`sim.parameters.ROLES`), ``lever`` (a policy lever), ``calibrated``,
+    ``description`` and ``source`` (the source or assumption written beside the value in
+    the file that set it, e.g. ``scenarios/baseline.toml``), ``file`` (that file's name).
+    ``section`` keeps one section.
+    """
+    import pandas as pd
+
+    if section is not None and section not in SECTIONS:
+        raise KeyError(f"{section}: {_unknown_section_message(section)}")
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    notes: dict[Path, dict[str, str]] = {}
+    rows = []
+    for key, param in SCHEMA.items():
+        sec = key.split(".", 1)[0]
+        if section is not None and sec != section:
+            continue
+        origin = sc.provenance.get(key)
+        comment = ""
+        if origin is not None and Path(origin).is_file():
+            if Path(origin) not in notes:
+                notes[Path(origin)] = value_comments(origin)
+            comment = notes[Path(origin)].get(key, "")
+        low, high = (param.plausible if param.plausible is not None else (None, None))
+        value = sc.values[key]
+        rows.append({
+            "key": key, "section": sec,
+            "value": value,
+            "unit": param.unit, "kind": param.kind.__name__,
+            "low": param.low, "high": param.high,
+            "plausible_low": low, "plausible_high": high,
+            "role": param.role, "lever": param.role == "lever",
+            "calibrated": param.calibrated, "description": param.doc,
+            "source": _source_text(comment, param.unit),
+            "file": Path(origin).name if origin is not None else "",
+        })
+    frame = pd.DataFrame(rows)
+    for col in ("low", "high", "plausible_low", "plausible_high"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+    frame["lever"] = frame["lever"].astype(bool)
+    frame["calibrated"] = frame["calibrated"].astype(bool)
+    return frame

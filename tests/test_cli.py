@@ -274,7 +274,7 @@ def test_backend_options(tmp_path: Path, fake_model, capsys: pytest.CaptureFixtu
 def test_new_commands_in_help(capsys: pytest.CaptureFixture) -> None:
     assert cli.main(["--help"]) == 0
     top = capsys.readouterr().out
-    for name in ("run", "compare", "warmup", "sensitivity", "scenarios"):
+    for name in ("run", "compare", "warmup", "sensitivity", "scenarios", "params"):
         assert name in top
     for name, words in {
         "compare": ("BASE", "--reps", "--out", "common random numbers", "--backend"),
@@ -286,3 +286,29 @@ def test_new_commands_in_help(capsys: pytest.CaptureFixture) -> None:
         text = capsys.readouterr().out
         for word in words:
             assert word in text, (name, word)
+
+
+def test_params_lists_every_parameter(capsys: pytest.CaptureFixture) -> None:
+    from sim.parameters import SCHEMA
+
+    assert cli.main(["params"]) == 0
+    out = capsys.readouterr().out
+    assert "[front_door]" in out and "staff_fte" in out and "lever" in out
+    assert max(len(line) for line in out.splitlines()) <= 100
+    assert cli.main(["params", "front_door", "--long"]) == 0
+    out = capsys.readouterr().out
+    assert "[workforce]" not in out and "source: " in out
+    assert cli.main(["params", "--csv"]) == 0
+    rows = capsys.readouterr().out.strip().splitlines()
+    assert len(rows) == len(SCHEMA) + 1 and rows[0].startswith("key,section,value")
+    assert cli.main(["params", "nope"]) == 2
+    assert "unknown section" in capsys.readouterr().err
+
+
+def test_no_scenarios_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                  capsys: pytest.CaptureFixture) -> None:
+    from sim import scenario
+
+    monkeypatch.setattr(scenario, "scenario_dirs", lambda: [])
+    assert cli.main(["scenarios"]) == 1
+    assert "no scenarios found" in capsys.readouterr().err

@@ -28,6 +28,21 @@ def test_parameters_from_the_schema() -> None:
     every = gsa.sensitivity_parameters()
     assert every and all(p.kind in (int, float) and p.plausible for p in every.values())
     assert list(every) == [k for k in SCHEMA if k in every]  # schema order
+    # by default the policy levers only: never the size or the starting state
+    assert all(p.role == "lever" for p in every.values())
+    assert {"front_door.staff_fte", "workforce.posts_fte", "time.recording_share"} <= set(every)
+    for key in ("population.child_population", "protection.initial_cin_plans",
+                "population.concern_rate_tier2"):
+        assert key not in every
+    # named, they are varied
+    assert "population.child_population" in gsa.sensitivity_parameters(["size"])
+    assert set(gsa.sensitivity_parameters(["initial"])) == {
+        "protection.initial_looked_after", "protection.initial_cin_plans",
+        "protection.initial_cp_plans", "court.initial_proceedings"}
+    everything = gsa.sensitivity_parameters(["all"])
+    assert set(every) < set(everything) and "population.child_population" in everything
+    front = gsa.sensitivity_parameters(["front_door"])
+    assert front and all(k.startswith("front_door.") for k in front)
     assert set(gsa.sensitivity_parameters(PARAMS[::-1])) == set(PARAMS)
     with pytest.raises(gsa.SensitivityError, match="unknown parameter"):
         gsa.sensitivity_parameters(["front_door.nope"])
@@ -135,6 +150,44 @@ def test_cli_sensitivity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert cli.main(["sensitivity", "--kpi", "cin_open", "--params", "front_door.nope",
                      "--out", str(tmp_path / "y")]) == 2
     assert "unknown parameter" in capsys.readouterr().err
+
+
+def test_plan_counts_runs_and_estimates_time(baseline) -> None:
+    plan = gsa.plan_sensitivity(baseline, method="morris", samples=10, years=5, warmup=16,
+                                workers=2)
+    levers = len(gsa.sensitivity_parameters())
+    assert plan.points == 10 * (levers + 1) and plan.runs == plan.points
+    assert plan.seconds == pytest.approx(
+        plan.runs * (gsa.SECONDS_PER_RUN + gsa.SECONDS_PER_YEAR * 21) / 2)
+    text = str(plan)
+    assert f"{plan.runs:,} runs of 21 simulated years" in text and "policy levers" in text
+    sobol = gsa.plan_sensitivity(baseline, method="sobol", samples=8, params=PARAMS, reps=2,
+                                 workers=1)
+    assert sobol.points == 8 * (2 + 2) and sobol.runs == 2 * sobol.points
+    assert gsa.format_duration(30) == "30 s" and gsa.format_duration(3600 * 3 + 600) == \
+        "3 h 10 min"
+    # the drawn sample has the planned number of points
+    prob = gsa.problem(gsa.sensitivity_parameters(PARAMS))
+    assert len(gsa.draw("morris", prob, 3, seed=1)) == gsa.n_points("morris", 3, 2)
+    assert len(gsa.draw("sobol", prob, 4, seed=1)) == gsa.n_points("sobol", 4, 2)
+
+
+def test_cli_tells_the_plan_first(capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["sensitivity", "--kpi", "cin_open", "--dry-run", "--workers", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "runs of 21 simulated years" in out and "about" in out and "2 workers" in out
+
+
+def test_charts_leave_matplotlib_alone(tmp_path: Path, baseline) -> None:
+    import matplotlib
+
+    before = matplotlib.get_backend()
+    indices = pd.DataFrame({"kpi": "k", "param": ["a", "b"], "mu_star": [2.0, 1.0],
+                            "mu_star_conf": [0.1, 0.1], "sigma": [1.0, 0.5], "mu": [2.0, 1.0]})
+    fig = gsa.figure(indices, "morris", "k")
+    assert type(fig).__name__ == "Figure"
+    assert gsa.plot(indices, "morris", "k", tmp_path / "k.png").exists()
+    assert matplotlib.get_backend() == before
 
 
 def test_morris_on_the_real_model(tmp_path: Path, baseline) -> None:

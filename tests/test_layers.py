@@ -88,3 +88,23 @@ def test_command_modules_import_no_other_command() -> None:
             if imported.startswith("sim.cli") and imported not in shared:
                 cycles.append(f"{path.name}:{line} imports {imported}")
     assert not cycles, cycles
+
+
+def test_no_matplotlib_use_in_the_library() -> None:
+    """The library never switches matplotlib's backend (it would stop a notebook's own
+    plots from showing): it draws on ``matplotlib.figure.Figure`` objects."""
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "use" and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id in ("matplotlib", "mpl")):
+                offenders.append(f"{rel}:{node.lineno}")
+            if isinstance(node, ast.ImportFrom) and node.module == "matplotlib.pyplot":
+                offenders.append(f"{rel}:{node.lineno} (pyplot)")
+            if isinstance(node, ast.Import) and any(a.name == "matplotlib.pyplot"
+                                                    for a in node.names):
+                offenders.append(f"{rel}:{node.lineno} (pyplot)")
+    assert not offenders, offenders

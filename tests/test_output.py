@@ -197,12 +197,37 @@ def test_build_manifest() -> None:
     assert m["seed_derivation"] == "numpy SeedSequence(seed, spawn_key=(rep, stream))"
     assert m["started"] == "2024-05-01T12:00:00Z" and m["finished"] is None
     assert m["command"] == ["childsim", "run"]
-    assert set(m["software"]) >= {"childsim", "python", "numpy", "simpy"}
-    assert set(m["git"]) == {"commit", "dirty"}
+    assert set(m["software"]) >= {"childsim", "python", "numpy", "scipy", "simpy", "pandas",
+                                  "pyarrow", "SALib", "matplotlib"}
+    assert all(m["software"][k] for k in ("numpy", "scipy", "SALib", "matplotlib"))
+    assert set(m["git"]) == {"commit", "dirty", "source"}
 
 
 def test_git_info_outside_a_checkout(tmp_path: Path) -> None:
-    assert output.git_info(tmp_path) == {"commit": None, "dirty": None}
+    assert output.git_info(tmp_path) == {"commit": None, "dirty": None, "source": None}
+
+
+def test_git_info_of_this_checkout() -> None:
+    import subprocess
+
+    root = Path(output.__file__).resolve().parents[2]
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                          text=True, check=False)
+    if head.returncode != 0 or not (root / ".git").exists():
+        pytest.skip("not running from a git checkout")
+    info = output.git_info()
+    assert info["commit"] == head.stdout.strip() and info["source"] == "checkout"
+
+
+def test_build_info_is_read_when_not_a_checkout(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    info = tmp_path / "_build_info.json"
+    info.write_text(json.dumps({"commit": "f" * 40, "dirty": False, "built": "2024"}))
+    monkeypatch.setattr(output, "BUILD_INFO", info)
+    monkeypatch.setattr(output, "_git", lambda args, cwd: None)  # as if installed elsewhere
+    assert output.git_info() == {"commit": "f" * 40, "dirty": False, "source": "build"}
+    info.unlink()
+    assert output.git_info()["commit"] is None
 
 
 def test_write_summary(tmp_path: Path) -> None:

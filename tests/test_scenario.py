@@ -501,3 +501,26 @@ def test_int_values_follow_the_allowed_range(case: tuple[str, int]) -> None:
     else:
         with pytest.raises(ScenarioError, match=key):
             baseline().with_values({key: value})
+
+
+def test_to_toml_writes_a_runnable_overlay(tmp_path: Path) -> None:
+    base = load_scenario("baseline")
+    mine = base.with_values({"front_door.staff_fte": 18.0, "assessment.policy": "flexible",
+                             "workforce.posts_fte": 160}, name="mine")
+    path = mine.to_toml(tmp_path / "mine.toml")
+    text = path.read_text()
+    assert 'base = "baseline"' in text and "staff_fte = 18.0" in text
+    assert "14.0 in baseline" in text and "recording_share" not in text  # only the changes
+    again = load_scenario(path)
+    assert again.digest() == mine.digest() and again.name == "mine"
+    with pytest.raises(ScenarioError, match="exists"):
+        mine.to_toml(path)
+    # an overlay on a reform, and a scenario with a start year
+    reform = load_scenario("munro_package").with_values({"court.fgc_share": 0.9}, name="m2")
+    assert load_scenario(reform.to_toml(tmp_path / "m2.toml")).digest() == reform.digest()
+    late = load_scenario("flexible_assessment_from_year_18")
+    again = load_scenario(late.to_toml(tmp_path / "late.toml"))
+    assert again.start_year == 18 and again.digest() == late.digest()
+    # a file named like its base is written with the base's path, not its name
+    same = base.with_values({"front_door.staff_fte": 15.0})
+    assert load_scenario(same.to_toml(tmp_path / "baseline.toml")).digest() == same.digest()

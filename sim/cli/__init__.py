@@ -24,7 +24,9 @@ from sim import __version__
 from sim.cli import (
     calibrate,
     compare,
+    export,
     loops,
+    params,
     report,
     run,
     scenarios,
@@ -43,7 +45,8 @@ from sim.cli.tables import calibration_targets, format_value, kpi_table
 
 #: Every command, in the order ``childsim --help`` lists them.
 COMMANDS: tuple[Command, ...] = tuple(m.COMMAND for m in (
-    run, compare, warmup, sensitivity, scenarios, loops, validate, calibrate, report))
+    run, compare, warmup, sensitivity, scenarios, params, loops, validate, calibrate, report,
+    export))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from sim.cli.options import EXIT_OK, Command
@@ -16,12 +17,15 @@ def _display(path: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sim.scenario import list_scenarios
+    from sim.scenario import ENV_VAR, list_scenarios, scenario_dirs
 
     rows = list_scenarios()
     if not rows:
-        print("no scenarios found")
-        return EXIT_OK
+        searched = ", ".join(str(d) for d in scenario_dirs()) or "no scenario directory exists"
+        print(f"no scenarios found (searched: {searched}); the package ships its scenarios, "
+              f"so this installation is incomplete: reinstall it, or set {ENV_VAR} to a "
+              "directory of scenario files", file=sys.stderr)
+        return 1
     width = max(len(name) for name, _, _ in rows)
     for name, description, path in rows:
         print(f"{name.ljust(width)}  {description}")

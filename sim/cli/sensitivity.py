@@ -41,8 +41,12 @@ def _sensitivity_arguments(p: argparse.ArgumentParser) -> None:
                    help="morris: trajectories, N x (parameters + 1) runs; sobol: base samples "
                         "(best a power of 2), N x (parameters + 2) runs (default: 10)")
     p.add_argument("--params", nargs="+", default=None, metavar="KEY",
-                   help="parameters to vary, as dotted keys (default: every number parameter "
-                        "with a plausible range in sim/parameters.py)")
+                   help="parameters to vary: dotted keys, section names (their levers and "
+                        "behaviour parameters), or groups: levers, behaviour, size, initial, "
+                        "all (default: the policy levers; see `childsim params`). Size and "
+                        "initial-state parameters are varied only when named")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the number of runs and the time estimate, and stop")
     p.add_argument("--levels", type=positive_int, default=4, metavar="L",
                    help="morris: levels of the sampling grid (default: 4)")
     p.add_argument("--reps", type=positive_int, default=1, metavar="R",
@@ -59,12 +63,26 @@ def _sensitivity_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sim.experiments.runs import ExperimentError
-    from sim.experiments.sensitivity import INDEX_COLUMNS, SensitivityError, run_sensitivity
+    from sim.experiments.sensitivity import (
+        INDEX_COLUMNS,
+        SensitivityError,
+        plan_sensitivity,
+        run_sensitivity,
+    )
 
     (scenario,) = load_scenarios([args.scenario])
     check_kpis(args.kpi)
     out_dir = args.out if args.out is not None else (
         Path("results") / f"sensitivity-{scenario.name}-{args.method}")
+    try:
+        plan = plan_sensitivity(scenario, method=args.method, samples=args.samples,
+                                params=args.params, reps=args.reps, years=args.years,
+                                warmup=args.warmup, workers=args.workers)
+    except SensitivityError as exc:
+        return error(exc)
+    print(plan, flush=True)
+    if args.dry_run:
+        return EXIT_OK
     try:
         with open_backend(args) as backend, progress_bar(scenario.name, args, "run") as progress:
             result = run_sensitivity(

@@ -37,12 +37,29 @@ def _validate_arguments(p: argparse.ArgumentParser) -> None:
                    help="targets file with the columns of the shipped "
                         "sim/data/calibration/england-2010-11.csv (default: that file)")
     execution_arguments(p, resume_what="replications")
+    p.add_argument("--markdown", action="store_true",
+                   help="print the table as Markdown, with a sentence saying what was run "
+                        "(what scripts/readme_validation.py puts in the README)")
+
+
+def markdown(scenario: str, reps: int, years: float, warmup: float, seed: int,
+             table: str) -> str:
+    """The README's validation block: what was run, then the table."""
+    what = "The shipped baseline" if scenario == "baseline" else f"The scenario {scenario}"
+    command = "childsim validate" + ("" if scenario == "baseline" else f" {scenario}")
+    return (f"{what}, from `{command}` ({reps} replications of {years:g} measured years "
+            f"after {warmup:g} warm-up years, seed {seed}):\n\n{table}")
 
 
 def run(args: argparse.Namespace) -> int:
     from sim.experiments.runs import ExperimentError, check_experiment, locked, run_experiment
     from sim.outputs.targets import TargetsError, check_targets
-    from sim.outputs.validation import format_table, validation_table, write_validation
+    from sim.outputs.validation import (
+        format_markdown,
+        format_table,
+        validation_table,
+        write_validation,
+    )
 
     (scenario,) = load_scenarios([args.scenario])
     out = args.out or Path("results") / f"validate-{scenario.name}"
@@ -69,6 +86,10 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return interrupted(out)
     print_notes(result)
+    if args.markdown:
+        print(markdown(scenario.name, len(result.per_rep), args.years, args.warmup, args.seed,
+                       format_markdown(v.table)))
+        return EXIT_OK if v.passed else 1
     print(f"\nValidation of {scenario.name}: {len(result.per_rep)} replications of "
           f"{args.years:g} measured years after {args.warmup:g} warm-up years, "
           f"seed {args.seed}\n")

@@ -175,7 +175,8 @@ def _manifest(base: Any, every: Sequence[Any], *, reps: int | str, seed: int, ye
         "warmup_years": float(warmup),
         "command": None if command is None or isinstance(command, str)
         else [str(c) for c in command],
-        "software": {"childsim": output.package_version()},
+        "software": output.software_versions(),
+        "git": output.git_info(),
         "owns": list(output.OWNED["comparison"]),
     })
 

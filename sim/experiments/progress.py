@@ -9,6 +9,23 @@ from typing import Any, TextIO
 PROGRESS_DELAY = 1.0
 
 
+def _tqdm(auto: bool) -> Any:
+    """tqdm's class: with ``auto``, a widget in a notebook (tqdm.auto) when ipywidgets is
+    installed; otherwise the text bar (a notebook shows it too)."""
+    if auto:
+        try:
+            import ipywidgets  # noqa: F401
+        except ImportError:
+            pass
+        else:
+            from tqdm.auto import tqdm as auto_tqdm
+
+            return auto_tqdm
+    from tqdm import tqdm as text_tqdm
+
+    return text_tqdm
+
+
 class ProgressBar:
     """A tqdm progress bar on standard error, fed by ``progress(done, total)`` callbacks.
 
@@ -29,10 +46,7 @@ class ProgressBar:
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None:
-            if self.auto:  # a widget in notebooks, text elsewhere
-                from tqdm.auto import tqdm
-            else:
-                from tqdm import tqdm
+            tqdm = _tqdm(self.auto)
 
             self.bar = tqdm(
                 total=total, initial=done, desc=self.label, unit=self.unit, file=self.stream,

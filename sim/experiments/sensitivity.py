@@ -1,8 +1,10 @@
 """Global sensitivity analysis with SALib, over the plausible ranges of the parameter schema.
 
 Which parameters matter for a KPI? Each parameter to vary is a float or int parameter
-with a plausible range in :data:`sim.parameters.SCHEMA` (``Param.plausible``), all of them
-by default or a subset named by the caller. SALib draws the sample points:
+with a plausible range in :data:`sim.parameters.SCHEMA` (``Param.plausible``): the policy
+levers by default (``Param.role``), others when named (:func:`sensitivity_parameters`).
+:func:`plan_sensitivity` tells how many runs that takes and roughly how long. SALib draws
+the sample points:
 
 * ``morris``: the elementary effects method (Morris 1991, with the ``mu*`` of Campolongo,
   Cariboni and Saltelli 2007): ``samples`` trajectories of ``D + 1`` points on a grid of
@@ -73,31 +75,159 @@ class SensitivityError(ValueError):
 # -- the problem ---------------------------------------------------------------------------------
 
 
+#: Words that name groups of parameters in ``params``: the roles of
+#: :data:`sim.parameters.ROLES` (``levers`` for ``lever``) and ``all``.
+GROUPS: tuple[str, ...] = ("levers", "behaviour", "size", "initial", "all")
+
+
+def _eligible(p: Any) -> bool:
+    return p.kind in (int, float) and p.plausible is not None \
+        and float(p.plausible[0]) < float(p.plausible[1])
+
+
 def sensitivity_parameters(names: Sequence[str] | None = None) -> dict[str, Any]:
     """The parameters to vary, ``{key: Param}`` in schema order.
 
-    Without ``names``: every float or int parameter with a plausible range. With
-    ``names``: those, each of which must be such a parameter.
+    Each is a float or int parameter with a plausible range. Without ``names``: the
+    policy levers (``Param.role == "lever"``); the size of the authority and its initial
+    state, which would dominate any ranking without being policy, are varied only when
+    named. ``names`` may hold dotted keys, section names (the section's parameters that
+    are levers or behaviour) and group words (:data:`GROUPS`: ``levers``, ``behaviour``,
+    ``size``, ``initial``, or ``all`` for every parameter with a plausible range).
     """
-    from sim.parameters import SCHEMA
-
-    def eligible(p: Any) -> bool:
-        return p.kind in (int, float) and p.plausible is not None \
-            and float(p.plausible[0]) < float(p.plausible[1])
+    from sim.parameters import SCHEMA, SECTIONS
 
     if not names:
-        return {k: p for k, p in SCHEMA.items() if eligible(p)}
-    chosen: dict[str, Any] = {}
+        return {k: p for k, p in SCHEMA.items() if _eligible(p) and p.role == "lever"}
+    chosen: set[str] = set()
     for name in names:
+        if name in GROUPS:
+            role = "lever" if name == "levers" else name
+            chosen |= {k for k, p in SCHEMA.items()
+                       if _eligible(p) and (name == "all" or p.role == role)}
+            continue
+        if name in SECTIONS:
+            chosen |= {k for k, p in SCHEMA.items() if k.startswith(name + ".")
+                       and _eligible(p) and p.role in ("lever", "behaviour")}
+            continue
         if name not in SCHEMA:
-            raise SensitivityError(f"unknown parameter {name!r}")
-        p = SCHEMA[name]
-        if not eligible(p):
+            raise SensitivityError(
+                f"unknown parameter {name!r}: give dotted keys (sim/parameters.py), section "
+                f"names or one of {', '.join(GROUPS)}")
+        if not _eligible(SCHEMA[name]):
             raise SensitivityError(
                 f"{name} has no plausible range to vary (only float and int parameters with "
                 "a plausible range in the schema)")
-        chosen[name] = p
+        chosen.add(name)
     return {k: SCHEMA[k] for k in SCHEMA if k in chosen}
+
+
+def describe_parameters(names: Sequence[str] | None, chosen: dict[str, Any]) -> str:
+    """Words for what is varied: ``"the 33 policy levers"``, ``"2 parameters"``."""
+    n = len(chosen)
+    if not names:
+        return (f"the {n} policy levers with a plausible range (size, initial state and "
+                "behaviour only when named)")
+    return f"{n} parameter{'s' if n != 1 else ''}"
+
+
+# -- how long it takes -----------------------------------------------------------------------------
+
+#: Seconds of one worker per simulated year of the baseline authority (73,000 children),
+#: measured on a 2-core machine (``benchmarks/bench_model.py``); a run of a smaller or
+#: larger authority takes proportionally less or more. An estimate, not a promise.
+SECONDS_PER_YEAR = 1.5
+#: Seconds of one worker per run, whatever its length (start-up, KPIs, files).
+SECONDS_PER_RUN = 1.0
+_REFERENCE_POPULATION = 73_000
+
+
+def estimate_seconds(scenario: Any, *, runs: int, years: float, warmup: float,
+                     workers: int) -> float:
+    """Rough wall-clock seconds for ``runs`` runs of ``warmup + years`` years on ``workers``."""
+    try:
+        size = float(scenario["population.child_population"]) / _REFERENCE_POPULATION
+    except (KeyError, TypeError, ValueError):
+        size = 1.0
+    per_run = SECONDS_PER_RUN + SECONDS_PER_YEAR * size * (float(years) + float(warmup))
+    return runs * per_run / max(1, int(workers))
+
+
+def format_duration(seconds: float) -> str:
+    """``"40 s"``, ``"12 min"``, ``"3 h 20 min"``, ``"2.5 days"``."""
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    minutes = seconds / 60
+    if minutes < 90:
+        return f"{round(minutes)} min"
+    hours = minutes / 60
+    if hours < 48:
+        h, m = divmod(round(minutes), 60)
+        return f"{h} h {m} min" if m else f"{h} h"
+    return f"{hours / 24:.1f} days"
+
+
+@dataclass(frozen=True)
+class SensitivityPlan:
+    """What a sensitivity analysis will run, told before it starts.
+
+    ``points`` sample points (Morris: ``samples x (parameters + 1)``; Sobol:
+    ``samples x (parameters + 2)``) of ``reps`` replications each: ``runs`` runs of
+    ``warmup + years`` simulated years, about ``seconds`` on ``workers`` workers.
+    """
+
+    scenario: str
+    method: str
+    params: tuple[str, ...]
+    what: str
+    samples: int
+    points: int
+    reps: int
+    years: float
+    warmup: float
+    workers: int
+    seconds: float
+
+    @property
+    def runs(self) -> int:
+        return self.points * self.reps
+
+    def __str__(self) -> str:
+        per = "trajectories" if self.method == "morris" else "base samples"
+        extra = 1 if self.method == "morris" else 2
+        return (f"{self.method} sensitivity of {self.scenario}: {self.what}; "
+                f"{self.samples} {per} x ({len(self.params)} + {extra}) = {self.points:,} "
+                f"sample points x {self.reps} replication{'s' if self.reps != 1 else ''} = "
+                f"{self.runs:,} runs of {self.warmup + self.years:g} simulated years "
+                f"({self.warmup:g} warm-up + {self.years:g} measured); about "
+                f"{format_duration(self.seconds)} on {self.workers} "
+                f"worker{'s' if self.workers != 1 else ''} (a rough estimate)")
+
+
+def n_points(method: str, samples: int, n_params: int) -> int:
+    """Sample points SALib draws: Morris ``N (D + 1)``, Sobol (first order) ``N (D + 2)``."""
+    if method == "morris":
+        return samples * (n_params + 1)
+    if method == "sobol":
+        return samples * (n_params + 2)
+    raise SensitivityError(f"unknown method {method!r}: expected one of {', '.join(METHODS)}")
+
+
+def plan_sensitivity(scenario: Any, *, method: str = "morris", samples: int = 10,
+                     params: Sequence[str] | None = None, reps: int = 1, years: float = 5.0,
+                     warmup: float = DEFAULT_WARMUP_YEARS, workers: int | None = None
+                     ) -> SensitivityPlan:
+    """The runs a sensitivity analysis needs and roughly how long they take."""
+    from sim.experiments.backends import default_workers
+
+    chosen = sensitivity_parameters(params)
+    points = n_points(method, samples, len(chosen))
+    workers = default_workers() if workers is None else int(workers)
+    seconds = estimate_seconds(scenario, runs=points * reps, years=years, warmup=warmup,
+                               workers=workers)
+    return SensitivityPlan(getattr(scenario, "name", str(scenario)), method, tuple(chosen),
+                           describe_parameters(params, chosen), samples, points, reps,
+                           float(years), float(warmup), workers, seconds)
 
 
 def problem(params: dict[str, Any]) -> dict[str, Any]:
@@ -206,7 +336,8 @@ def _manifest(scenario: Any, method: str, params: dict[str, Any], samples: int, 
         "kpis": list(kpis),
         "command": command if command is None or isinstance(command, str)
         else [str(c) for c in command],
-        "software": {"childsim": output.package_version()},
+        "software": output.software_versions(),
+        "git": output.git_info(),
         "owns": list(output.OWNED["sensitivity"]),
     })
 
@@ -256,8 +387,8 @@ def run_sensitivity(
     method : ``"morris"`` or ``"sobol"``.
     kpis : KPI names (see ``sim.outputs.kpis.KPIS``).
     samples : Morris trajectories, or Sobol base samples (a power of 2 is best).
-    params : dotted keys to vary (default: every float/int parameter with a plausible
-        range).
+    params : what to vary: dotted keys, section names or group words (see
+        :func:`sensitivity_parameters`; default: the policy levers).
     reps : replications per point (same seed and replication numbers at every point).
     seed : base seed of the replications, and the seed of SALib's sampling and bootstrap.
     levels : Morris grid levels.
@@ -423,11 +554,13 @@ def _analyse(method: str, prob: dict[str, Any], X: np.ndarray, y: np.ndarray, kp
         .reset_index(drop=True)
 
 
-def plot(indices: pd.DataFrame, method: str, kpi: str, path: str | os.PathLike[str], *,
-         scenario: str = "", top: int = 20) -> Path:
-    """Morris: ``mu*`` against ``sigma`` (top parameters labelled without collisions); Sobol:
-    ``ST`` (and ``S1``) with their confidence intervals, for the ``top`` parameters
-    (:func:`sim.outputs.figures.sensitivity_figure`)."""
+def figure(indices: pd.DataFrame, method: str, kpi: str, *, scenario: str = "",
+           top: int = 20) -> Any:
+    """The chart of one KPI's indices as a :class:`matplotlib.figure.Figure`
+    (:func:`sim.outputs.figures.sensitivity_figure`; nothing global of matplotlib is
+    changed). Morris: ``mu*`` against ``sigma`` (top parameters labelled without
+    collisions); Sobol: ``ST`` (and ``S1``) with their confidence intervals, for the
+    ``top`` parameters."""
     from sim.outputs.figures import sensitivity_figure
 
     d = indices.copy()
@@ -435,6 +568,13 @@ def plot(indices: pd.DataFrame, method: str, kpi: str, path: str | os.PathLike[s
     fig = sensitivity_figure(d, kpis=[kpi], top=min(top, 12) if method == "morris" else top)
     if scenario:
         fig.suptitle(f"{fig.get_suptitle()} of {scenario}")
+    return fig
+
+
+def plot(indices: pd.DataFrame, method: str, kpi: str, path: str | os.PathLike[str], *,
+         scenario: str = "", top: int = 20) -> Path:
+    """Write :func:`figure` as a PNG (atomically)."""
+    fig = figure(indices, method, kpi, scenario=scenario, top=top)
     final = Path(path)
     with output.atomic_path(final) as tmp:
         fig.savefig(tmp, format="png", dpi=110, facecolor="white")
@@ -446,7 +586,14 @@ __all__: Sequence[str] = [
     "METHODS",
     "SensitivityError",
     "SensitivityResult",
+    "GROUPS",
+    "SensitivityPlan",
     "draw",
+    "estimate_seconds",
+    "figure",
+    "format_duration",
+    "n_points",
+    "plan_sensitivity",
     "plot",
     "point_values",
     "problem",

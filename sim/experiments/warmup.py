@@ -158,6 +158,10 @@ class WarmupResult:
             "mser": self.mser.statistic.tolist(),
         }
 
+    def figure(self) -> Any:
+        """The chart (a :class:`matplotlib.figure.Figure`, shown inline in a notebook)."""
+        return figure(self)
+
     def __str__(self) -> str:
         text = (f"MSER-{self.mser.batch} warm-up for {self.stock} ({self.scenario}, mean of "
                 f"{self.reps} replications over {len(self.series)} months): "
@@ -202,12 +206,18 @@ def analyse(stocks: pd.DataFrame, stock: str, *, scenario: str = "",
                         series, result, reps)
 
 
-def plot(result: WarmupResult, path: str | os.PathLike[str]) -> Path:
-    """Write a PNG chart: each replication, their mean, the batch means and the cut
-    (:func:`sim.outputs.figures.warmup_figure`)."""
+def figure(result: WarmupResult) -> Any:
+    """The warm-up chart as a :class:`matplotlib.figure.Figure`
+    (:func:`sim.outputs.figures.warmup_figure`): each replication, their mean, the batch
+    means and the cut; nothing global of matplotlib is changed."""
     from sim.outputs.figures import warmup_figure
 
-    fig = warmup_figure(result)
+    return warmup_figure(result)
+
+
+def plot(result: WarmupResult, path: str | os.PathLike[str]) -> Path:
+    """Write :func:`figure` as a PNG chart (atomically)."""
+    fig = figure(result)
     final = Path(path)
     with output.atomic_path(final) as tmp:
         fig.savefig(tmp, format="png", dpi=110, facecolor="white")
@@ -266,6 +276,7 @@ __all__: Sequence[str] = [
     "MserResult",
     "WarmupResult",
     "analyse",
+    "figure",
     "monthly_series",
     "mser",
     "plot",

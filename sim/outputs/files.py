@@ -78,7 +78,7 @@ OWNED: dict[str, tuple[str, ...]] = {
     "run": (
         MANIFEST, SUMMARY, PRECISION, f"{JOURNEYS}/rep-*.parquet", f"{STOCKS}/rep-*.parquet",
         f"{REPLICATIONS}/rep-*.json", "validation.csv", "validation.png", "warmup.json",
-        "warmup.csv", "warmup-*.png", "loops.png", REPORT,
+        "warmup.csv", "warmup-*.png", "loops.png", REPORT, "eventlog.*",
     ),
     "comparison": (MANIFEST, "comparison.csv", "comparison.json", REPORT),
     "sensitivity": (
@@ -629,26 +629,48 @@ def _git(args: Sequence[str], cwd: Path) -> str | None:
     return proc.stdout if proc.returncode == 0 else None
 
 
-def git_info(source_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """Git commit and dirty flag of the checkout the package was imported from.
+#: Written into the package when a wheel or sdist is built (``setup.py``): the source
+#: commit and whether the checkout had uncommitted changes, for installs that are not a
+#: git checkout. Not in the repository (git-ignored).
+BUILD_INFO = Path(__file__).resolve().parent.parent / "_build_info.json"
 
-    ``source_dir`` defaults to the parent directory of the ``sim`` package. It counts as a
-    checkout only when it is the top level of a git working tree (so an installed copy in
-    a virtual environment inside some repository does not pick up that repository's
-    commit). Anything that fails gives None.
+
+def build_info(path: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
+    """The build information written into an installed package (:data:`BUILD_INFO`), or
+    None when there is none (a source checkout, an editable install) or it is unreadable."""
+    try:
+        data = json.loads(Path(path or BUILD_INFO).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def git_info(source_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Source commit of the running code: ``{"commit", "dirty", "source"}``.
+
+    From git when the package is imported from a checkout (``source`` ``"checkout"``):
+    ``source_dir`` (default: the parent directory of the ``sim`` package) counts as one
+    only when it is the top level of a git working tree, so an installed copy in a
+    virtual environment inside some repository does not pick up that repository's
+    commit. Otherwise, with ``source_dir`` not given, from the build information written
+    into the package when it was built (``source`` ``"build"``, :func:`build_info`).
+    Anything that fails gives None.
     """
-    if source_dir is None:
-        source_dir = Path(__file__).resolve().parent.parent
-    root = Path(source_dir)
+    default = source_dir is None
+    root = Path(__file__).resolve().parents[2] if default else Path(source_dir)
     top = _git(["rev-parse", "--show-toplevel"], root)
-    if top is None or Path(top.strip()).resolve() != root.resolve():
-        return {"commit": None, "dirty": None}
-    head = _git(["rev-parse", "HEAD"], root)
-    status = _git(["status", "--porcelain"], root)
-    return {
-        "commit": head.strip() if head else None,
-        "dirty": None if status is None else bool(status.strip()),
-    }
+    if top is not None and Path(top.strip()).resolve() == root.resolve():
+        head = _git(["rev-parse", "HEAD"], root)
+        status = _git(["status", "--porcelain"], root)
+        return {
+            "commit": head.strip() if head else None,
+            "dirty": None if status is None else bool(status.strip()),
+            "source": "checkout",
+        }
+    info = build_info() if default else None
+    if info and info.get("commit"):
+        return {"commit": str(info["commit"]), "dirty": info.get("dirty"), "source": "build"}
+    return {"commit": None, "dirty": None, "source": None}
 
 
 def _iso(t: _dt.datetime | str | None) -> str | None:
@@ -664,12 +686,33 @@ def utc_now() -> _dt.datetime:
     return _dt.datetime.now(_dt.UTC)
 
 
+#: Distributions whose versions a manifest records: those that compute results (the
+#: model, KPIs, statistics, sensitivity indices, files), draw figures or the report, or
+#: run replications. Their versions are read from the installed metadata.
+RESULT_DEPENDENCIES: tuple[str, ...] = (
+    "numpy", "scipy", "simpy", "pandas", "pyarrow", "SALib", "matplotlib", "jinja2",
+    "dask", "distributed", "tqdm", "pm4py",
+)
+
+
 def _module_version(name: str) -> str | None:
+    from importlib import metadata
+
     try:
-        module = __import__(name)
-    except ImportError:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
         return None
-    return getattr(module, "__version__", None)
+
+
+def software_versions() -> dict[str, Any]:
+    """Versions of the package, Python, every :data:`RESULT_DEPENDENCIES` (None when not
+    installed) and the platform, as a manifest records them."""
+    return {
+        "childsim": package_version(),
+        "python": sys.version.split()[0],
+        **{name: _module_version(name) for name in RESULT_DEPENDENCIES},
+        "platform": platform.platform(),
+    }
 
 
 def build_manifest(
@@ -688,9 +731,10 @@ def build_manifest(
     Keys: ``scenario`` (name, description, digest, files, provenance and ``resolved``: the
     full parameter set), ``seed``, ``seed_derivation``, ``reps``, ``years`` (measured),
     ``warmup_years``, ``started`` and ``finished`` (ISO 8601 UTC, ``finished`` null while
-    running), ``command``, ``software`` (package, Python, numpy, simpy, pandas, pyarrow
-    versions and platform) and ``git`` (``commit`` and ``dirty`` of the source checkout,
-    null when not a git checkout), ``kind`` (``run``) and ``owns`` (the patterns of the
+    running), ``command``, ``software`` (:func:`software_versions`: the package, Python,
+    each dependency that affects results, and the platform) and ``git`` (:func:`git_info`:
+    ``commit`` and ``dirty`` of the source, from the checkout or from the build of an
+    installed package, and ``source``), ``kind`` (``run``) and ``owns`` (the patterns of the
     files the program writes there, :data:`OWNED`).
     """
     files = [os.fspath(f) for f in (getattr(scenario, "files", None) or ())]
@@ -713,15 +757,7 @@ def build_manifest(
         "started": _iso(started),
         "finished": _iso(finished),
         "command": command,
-        "software": {
-            "childsim": package_version(),
-            "python": sys.version.split()[0],
-            "numpy": np.__version__,
-            "simpy": _module_version("simpy"),
-            "pandas": pd.__version__,
-            "pyarrow": pa.__version__,
-            "platform": platform.platform(),
-        },
+        "software": software_versions(),
         "git": git_info(),
         "kind": "run",
         "owns": list(OWNED["run"]),
@@ -797,6 +833,10 @@ __all__ = [
     "scan_directory",
     "dumps_json",
     "git_info",
+    "build_info",
+    "software_versions",
+    "BUILD_INFO",
+    "RESULT_DEPENDENCIES",
     "journey_path",
     "read_json",
     "remove_temp_files",

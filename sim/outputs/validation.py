@@ -125,3 +125,15 @@ def _num(x: float) -> str:
         return f"{x:.2f}"
     return f"{x:.3f}"
 
+
+
+def format_markdown(table: pd.DataFrame) -> str:
+    """The validation table as a Markdown table (as the README shows it), with the same
+    numbers as :func:`format_table`."""
+    lines = ["| KPI | band | confidence | model mean (95% CI) | in band |",
+             "| --- | --- | --- | --- | --- |"]
+    for r in table.itertuples(index=False):
+        mark = "yes" if r.in_band else ("NO" if r.required else "no (low confidence)")
+        lines.append(f"| {r.kpi} | {_num(r.low)} to {_num(r.high)} | {r.confidence} | "
+                     f"{_num(r.mean)} ({_num(r.ci_low)} to {_num(r.ci_high)}) | {mark} |")
+    return "\n".join(lines)
