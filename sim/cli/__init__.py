@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 
 from sim import __version__
 from sim.cli import (
+    app,
     calibrate,
     compare,
     loops,
@@ -43,7 +44,7 @@ from sim.cli.tables import calibration_targets, format_value, kpi_table
 
 #: Every command, in the order ``childsim --help`` lists them.
 COMMANDS: tuple[Command, ...] = tuple(m.COMMAND for m in (
-    run, compare, warmup, sensitivity, scenarios, loops, validate, calibrate, report))
+    run, compare, warmup, sensitivity, scenarios, loops, validate, calibrate, report, app))
 
 
 def build_parser() -> argparse.ArgumentParser:

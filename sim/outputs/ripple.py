@@ -144,14 +144,14 @@ def _line(c: Change) -> tuple[str, str]:
     if not c.applicable:
         return f"{c.label}: not applicable", "0.35"
     if not c.clear:
-        return f"{c.label}: {c.value} (no clear change)", "0.35"
+        return f"{c.label}: {c.value}", "0.4"
     arrow = "▲" if c.direction > 0 else "▼"
     return f"{arrow} {c.label}: {c.base} → {c.value} ({c.change})", UP if c.direction > 0 \
         else DOWN
 
 
 #: Font size of the measures in the boxes (points) and their line height (inches).
-_SIZE = 8.2
+_SIZE = 9.5
 _LINE = _SIZE * 1.3 / 72
 
 
@@ -177,7 +177,7 @@ def _box(ax: Any, x: float, y: float, w: float, h: float, title: str,
                                 ec="#0072B2" if moved else "0.55", lw=2.0 if moved else 0.8,
                                 gid="ripple-stage"))
     ax.text(x + 0.08, y - 0.08, title + (": changed" if moved else ""), va="top",
-            fontsize=10, fontweight="bold")
+            fontsize=11, fontweight="bold")
     yy = y - 0.38
     for text, colour, clear in lines:
         ax.text(x + 0.08, yy, text, va="top", fontsize=_SIZE, color=colour,
@@ -196,12 +196,12 @@ def ripple_figure(table: pd.DataFrame, scenario: str | None = None) -> Figure:
     if scenario is None:
         scenario = next((str(s) for s in dict.fromkeys(complete_table["scenario"])
                          if str(s) != base), base)
-    width, margin, gap = 14.0, 0.15, 0.32
+    width, margin, gap = 13.0, 0.12, 0.3
     n = len(STAGES)
     w = (width - 2 * margin - (n - 1) * gap) / n
-    top = [_wrapped([ch[k] for k in kpis if k in ch], 34) for _, kpis in STAGES]
+    top = [_wrapped([ch[k] for k in kpis if k in ch], 27) for _, kpis in STAGES]
     bw = (width - 2 * margin - gap) / 2
-    bottom = [_wrapped([ch[k] for k in kpis if k in ch], 62) for _, kpis in OUTCOMES]
+    bottom = [_wrapped([ch[k] for k in kpis if k in ch], 55) for _, kpis in OUTCOMES]
     top_h = max(_height(lines) for lines in top)
     bottom_h = max(_height(lines) for lines in bottom)
     head = 0.75
@@ -227,11 +227,11 @@ def ripple_figure(table: pd.DataFrame, scenario: str | None = None) -> Figure:
     n_clear = sum(c.clear for k, c in ch.items() if k in shown)
     ax.text(width / 2, height - 0.1, f"Where {scenario_title(scenario)} changes the journey, "
             f"against {scenario_title(base)}: {n_clear} clear change"
-            f"{'s' if n_clear != 1 else ''}", ha="center", va="top", fontsize=11,
+            f"{'s' if n_clear != 1 else ''}", ha="center", va="top", fontsize=12,
             fontweight="bold")
     ax.text(width / 2, height - 0.4, "▲/▼ and colour: the 95% interval of the paired change "
-            "excludes zero; grey: no clear change. Shares change in percentage points (pp).",
-            ha="center", va="top", fontsize=8.5, color="0.25")
+            "excludes zero; grey: no clear change (the reform's value). Shares change in "
+            "percentage points (pp).", ha="center", va="top", fontsize=9.5, color="0.25")
     return fig
 
 
