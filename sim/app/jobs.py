@@ -100,7 +100,9 @@ class Job:
             if self.views_reps and self.views_reps < self.reps:
                 head += f" (preliminary results of {self.views_reps} shown below)"
             if self.stage:
-                return head + f": {self.stage}"
+                done = self.round_reps or self.reps
+                return (f"{self.stage[:1].upper()}{self.stage[1:]} ({done} of {self.reps} "
+                        "replications done).")
             return head + (": " + "; ".join(parts) if parts else ": starting")
         if self.state == FINISHED:
             return f"Finished: {self.reps} replications of each scenario."

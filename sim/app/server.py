@@ -384,7 +384,9 @@ def make_app(manager: JobManager, settings: Settings | None = None) -> App:
 
             src = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
             return ui.TagList(prelim_note(), ui.tags.img(
-                src=src, alt=caption, id=f"img-{ident}", style="max-width: 100%; height: auto;"),
+                src=src, alt=caption, id=f"img-{ident}",
+                style="max-width: min(100%, 1100px); height: auto;" if ident == "loops"
+                else "max-width: 100%; height: auto;"),
                 ui.p(caption, class_="figure-note"))
 
         for ident, _ in views.FIGURES:

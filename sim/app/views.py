@@ -87,7 +87,7 @@ def write_views(comparison_dir: Path, views_dir: Path, *, reps_done: int,
                   "one; -: it falls)")
         return fig
 
-    draw("loops", loops, dpi=75)
+    draw("loops", loops, dpi=95)
     draw("forest", lambda: figures.forest_figure(table))
     ch = ripple.changes(table, scenario)
     clear = sorted((c for c in ch.values() if c.clear), key=lambda c: c.kpi)
