@@ -113,3 +113,8 @@ def slow_simulate(scenario, *, rep, seed, warmup_years, years, journey_sink):
     time.sleep(float(os.environ.get("CHILDSIM_TEST_SLEEP", "60")))
     emit_referrals(journey_sink, rep, referrals_of(rep), warmup_years, years)
     return stocks_frame(rep, seed, warmup_years, years)
+
+
+def failing_simulate(scenario, *, rep, seed, warmup_years, years, journey_sink):
+    """A model that breaks: the app must say so in words and keep serving."""
+    raise RuntimeError("the model broke on purpose")

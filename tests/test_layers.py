@@ -17,7 +17,7 @@ LAYERS: dict[str, int] = {
     "model": 1,
     "outputs": 2,
     "experiments": 3,
-    "cli": 4, "api": 4, "__main__": 4, "__init__": 4, "experiment": 4,
+    "cli": 4, "api": 4, "app": 4, "__main__": 4, "__init__": 4, "experiment": 4,
 }
 
 

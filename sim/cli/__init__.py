@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 
 from sim import __version__
 from sim.cli import (
+    app,
     calibrate,
     compare,
     export,
@@ -46,7 +47,7 @@ from sim.cli.tables import calibration_targets, format_value, kpi_table
 #: Every command, in the order ``childsim --help`` lists them.
 COMMANDS: tuple[Command, ...] = tuple(m.COMMAND for m in (
     run, compare, warmup, sensitivity, scenarios, params, loops, validate, calibrate, report,
-    export))
+    export, app))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,11 +112,17 @@ def _spread(pos: dict[str, tuple[float, float]], sizes: dict[str, tuple[float, f
     return scale
 
 
-def diagram_figure(values: Mapping[str, Any]) -> tuple[Figure, list[str], list[Drawn]]:
+def diagram_figure(values: Mapping[str, Any], *, highlight: Collection[str] | None = None,
+                   marks: Mapping[str, str] | None = None, title: str | None = None
+                   ) -> tuple[Figure, list[str], list[Drawn]]:
     """The causal loop diagram of the loops the scenario runs.
 
-    Returns the figure, the codes of the loops drawn and the links as drawn (for checks).
+    ``highlight``: codes of loops to draw strongly (the others faint), e.g. the loops that
+    moved in a comparison; ``marks``: a second line for some variables' boxes (e.g. the
+    change measured there); ``title`` replaces the heading. Returns the figure, the codes
+    of the loops drawn and the links as drawn (for checks).
     """
+    marks = dict(marks or {})
     on = enabled(values)
     loops = [lp for lp in LOOPS if on[lp.key]]
     variables: list[str] = []
@@ -137,8 +143,9 @@ def diagram_figure(values: Mapping[str, Any]) -> tuple[Figure, list[str], list[D
     renderer = fig.canvas.get_renderer()
     box = {"boxstyle": "round,pad=0.35", "fc": "white", "ec": "black", "lw": 1.0}
     sizes: dict[str, tuple[float, float]] = {}
+    shown = {v: f"{v}\n{marks[v]}" if marks.get(v) else v for v in variables}
     for v in variables:
-        t = fig.text(0.5, 0.5, v, fontsize=NAME_SIZE, bbox=box)
+        t = fig.text(0.5, 0.5, shown[v], fontsize=NAME_SIZE, bbox=box, ha="center")
         patch = t.get_bbox_patch()
         t.draw(renderer)
         ext = patch.get_window_extent(renderer)
@@ -163,12 +170,16 @@ def diagram_figure(values: Mapping[str, Any]) -> tuple[Figure, list[str], list[D
 
     texts = {}
     for v, (x, y) in pos.items():
-        texts[v] = ax.text(x, y, v, ha="center", va="center", fontsize=NAME_SIZE, bbox=box,
-                           zorder=3, gid="loop-variable")
+        vbox = dict(box, ec="#0072B2", lw=2.0) if marks.get(v) else box
+        texts[v] = ax.text(x, y, shown[v], ha="center", va="center", fontsize=NAME_SIZE,
+                           bbox=vbox, zorder=3, gid="loop-variable",
+                           fontweight="bold" if marks.get(v) else "normal")
     drawn: list[Drawn] = []
     seen: dict[frozenset[str], int] = {}
     for k, lp in enumerate(loops):
         colour, style = GREYS[k % len(GREYS)], STYLES[k % len(STYLES)]
+        faint = highlight is not None and lp.code not in highlight
+        alpha = 0.25 if faint else 1.0
         for link in lp.links:
             pair = frozenset((link.source, link.target))
             nth = seen.get(pair, 0)
@@ -179,20 +190,24 @@ def diagram_figure(values: Mapping[str, Any]) -> tuple[Figure, list[str], list[D
             arrow = FancyArrowPatch(
                 path=MplPath([q0, q1, q2], [MplPath.MOVETO, MplPath.CURVE3, MplPath.CURVE3]),
                 arrowstyle="-|>", mutation_scale=14, color=colour, linestyle=style,
-                linewidth=1.4, shrinkA=0, shrinkB=0, zorder=2, gid=f"loop-link-{lp.code}")
+                linewidth=1.4 if highlight is None or faint else 2.4, shrinkA=0, shrinkB=0,
+                zorder=2, gid=f"loop-link-{lp.code}", alpha=alpha)
             ax.add_patch(arrow)
             sx, sy = mid
             ax.text(sx, sy, link.sign, fontsize=SIGN_SIZE, ha="center", va="center",
-                    fontweight="bold", color=colour, zorder=4, gid="loop-sign",
+                    fontweight="bold", color=colour, zorder=4, gid="loop-sign", alpha=alpha,
                     bbox={"boxstyle": "circle,pad=0.12", "fc": "white", "ec": colour,
                           "lw": 0.8})
             drawn.append(Drawn(lp.code, link.source, link.target, (sx, sy), arrow))
     handles = [Line2D([0], [0], color=GREYS[k % len(GREYS)], linestyle=STYLES[k % len(STYLES)],
-                      lw=1.6, label=f"{lp.code} {lp.name} ({lp.polarity})")
+                      lw=1.6 if highlight is None or lp.code not in highlight else 2.6,
+                      alpha=0.35 if highlight is not None and lp.code not in highlight else 1,
+                      label=f"{lp.code} {lp.name} ({lp.polarity})"
+                      + (" - moved" if highlight is not None and lp.code in highlight else ""))
                for k, lp in enumerate(loops)]
     fig.legend(handles=handles, loc="lower center", ncol=2, frameon=False, fontsize=9,
                bbox_to_anchor=(0.5, 0.0))
-    fig.suptitle("Causal loop diagram: the loops switched on in this scenario\n"
+    fig.suptitle(title or "Causal loop diagram: the loops switched on in this scenario\n"
                  "(+: the next rises with this one; -: it falls)", fontsize=10,
                  y=1 - 0.05 / total_h, va="top")
     return fig, [lp.code for lp in loops], drawn

@@ -71,6 +71,7 @@ __all__ = [
     "ReportError",
     "build_report",
     "format_value",
+    "section_fragments",
     "toml_comments",
 ]
 
@@ -1192,6 +1193,21 @@ def render(inputs: Inputs) -> str:
     # Jinja writes an escaped double quote as &#34;; the same character as &quot;, which
     # reads better (a &#34; typed in a text is itself escaped, to &amp;#34;).
     return page.replace("&#34;", "&quot;")
+
+
+def section_fragments(dirs: Sequence[Path]) -> dict[str, str]:
+    """The report's opening sentences and its comparison table as HTML fragments, by section
+    ident (``summary``, ``comparison``), laid out by the report's own templates, so that
+    another page (the app) shows them in the same words, units and intervals."""
+    inputs = read_inputs(dirs)
+    tables = _comparisons(inputs)
+    out: dict[str, str] = {}
+    for section in (_summary_section(inputs, tables), _comparison_section(tables)):
+        if section is not None:
+            html = _environment().get_template(f"section_{section.ident}.html.j2").render(
+                section=section)
+            out[section.ident] = html.replace("&#34;", "&quot;")
+    return out
 
 
 def build_report(dirs: Sequence[Path], out: Path | None = None) -> Path:
