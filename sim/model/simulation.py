@@ -21,7 +21,7 @@ at month ends (:mod:`sim.model.month_ends`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
 import numpy as np
@@ -318,11 +318,11 @@ def simulate(scenario: Any, *, rep: int, seed: int, warmup_years: float, years: 
     return model.run((warmup_years + years) * YEAR, switch)
 
 
-def simulate_branches(root: Any, *, rep: int, seed: int, warmup_years: float, years: float,
+def simulate_branches(root: Mapping[str, Any], *, rep: int, seed: int, warmup_years: float, years: float,
                       branch_years: float, journey_sink: Sink | None,
                       branch: Callable[[Model], dict[str, Any] | None],
                       chunk_rows: int = 100_000, log_warmup: bool = True) -> pd.DataFrame:
-    """Run the scenario ``root`` to a branch point, then continue as what ``branch`` says.
+    """Run the values ``root`` to a branch point, then continue as what ``branch`` says.
 
     At ``branch_years`` (at the same place in the order of events as the switch of a
     scenario whose ``start_year`` is ``branch_years``), ``branch(model)`` is called; it
@@ -334,7 +334,7 @@ def simulate_branches(root: Any, *, rep: int, seed: int, warmup_years: float, ye
     :func:`simulate` does with it). ``branch`` may return in several processes (after
     ``os.fork``), or never (by raising), see :mod:`sim.experiments.branching`.
     """
-    values = dict(getattr(root, "values", root))
+    values = dict(root)
     model = Model(values, rep=rep, seed=seed, sink=journey_sink, chunk_rows=chunk_rows,
                   log_from=None if log_warmup else warmup_years * YEAR)
     model.on_switch = lambda m, _values: branch(m)

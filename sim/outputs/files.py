@@ -686,6 +686,7 @@ def build_manifest(
     started: _dt.datetime | str | None,
     finished: _dt.datetime | str | None,
     command: Sequence[str] | str | None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What a result directory holds, enough to reproduce it, and which files are ours.
 
@@ -695,7 +696,8 @@ def build_manifest(
     running), ``command``, ``software`` (package, Python, numpy, simpy, pandas, pyarrow
     versions and platform) and ``git`` (``commit`` and ``dirty`` of the source checkout,
     null when not a git checkout), ``kind`` (``run``) and ``owns`` (the patterns of the
-    files the program writes there, :data:`OWNED`).
+    files the program writes there, :data:`OWNED`), then the keys of ``extra`` (how the
+    run was made: ``reform_start``, ``log_warmup``, ``branch``, ``notes``).
     """
     files = [os.fspath(f) for f in (getattr(scenario, "files", None) or ())]
     if command is not None and not isinstance(command, str):
@@ -729,6 +731,7 @@ def build_manifest(
         "git": git_info(),
         "kind": "run",
         "owns": list(OWNED["run"]),
+        **dict(extra or {}),
     })
 
 
