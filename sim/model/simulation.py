@@ -318,8 +318,8 @@ def simulate(scenario: Any, *, rep: int, seed: int, warmup_years: float, years: 
     return model.run((warmup_years + years) * YEAR, switch)
 
 
-def simulate_branches(root: Mapping[str, Any], *, rep: int, seed: int, warmup_years: float, years: float,
-                      branch_years: float, journey_sink: Sink | None,
+def simulate_branches(root: Mapping[str, Any], *, rep: int, seed: int, warmup_years: float,
+                      years: float, branch_years: float, journey_sink: Sink | None,
                       branch: Callable[[Model], dict[str, Any] | None],
                       chunk_rows: int = 100_000, log_warmup: bool = True) -> pd.DataFrame:
     """Run the values ``root`` to a branch point, then continue as what ``branch`` says.
