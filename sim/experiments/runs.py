@@ -549,7 +549,8 @@ class OpenRun:
 
     @property
     def total(self) -> int:
-        return len(self.done) + len(self.todo)
+        """Replications of the run when finished (those kept and those to run)."""
+        return int(self.manifest_args["reps"])
 
     def finished(self, rep: int, kpis: dict[str, float]) -> None:
         """Record that replication ``rep`` is complete with ``kpis``."""
