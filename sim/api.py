@@ -436,6 +436,8 @@ def run(
     max_reps: int = 50,
     look_ahead: int = 5,
     progress: bool | None = None,
+    reform_start: str = "window",
+    log_warmup: bool = False,
 ) -> RunResult:
     """Run replications of a scenario (``childsim run``).
 
@@ -458,6 +460,10 @@ def run(
     overwrite : replace an earlier run's results in ``out`` (only the files its manifest
         owns are removed); without it or ``resume``, a directory holding results is refused.
     progress : show a progress bar (after a second); default: in a notebook or a terminal.
+    reform_start : ``"window"`` (default): a reform's changes from the baseline begin at
+        the start of the measured window, on the settled baseline; ``"run"``: from the
+        start of the run (its long-run state).
+    log_warmup : keep the warm-up in the journey log (default: the measured window only).
 
     Examples
     --------
@@ -476,7 +482,7 @@ def run(
     with _scratch_or(out, sc.name) as (out_dir, scratch), \
             _backend(backend, workers, scheduler) as be, _progress(progress, sc.name) as bar:
         common = dict(seed=seed, years=years, warmup=warmup, out_dir=out_dir, resume=resume,
-                      overwrite=overwrite,
+                      overwrite=overwrite, reform_start=reform_start, log_warmup=log_warmup,
                       backend=be, progress=bar, command="sim.api.run")
         if reps == "auto":
             if kpi is None:
@@ -509,6 +515,8 @@ def compare(
     precision: float = 0.05,
     max_reps: int = 50,
     progress: bool | None = None,
+    reform_start: str = "window",
+    log_warmup: bool = False,
 ) -> pd.DataFrame:
     """Compare scenarios with ``base`` over common random numbers (``childsim compare``).
 
@@ -519,6 +527,8 @@ def compare(
     interval, for reference). ``table.attrs["out_dir"]`` is the comparison directory
     (None with ``out=None``: the runs were in a temporary directory, removed before this
     returns). Scenarios must have different names (``Scenario.with_values(..., name=...)``).
+    ``reform_start`` and ``log_warmup`` are as for :func:`run`; under ``"window"``
+    scenarios sharing a root run from one warm-up per replication (identical results).
 
     Examples
     --------
@@ -549,7 +559,8 @@ def compare(
                                       warmup=warmup, out_dir=out_dir, resume=resume,
                                       overwrite=overwrite, backend=be, progress=bar,
                                       command="sim.api.compare", kpi=kpi, precision=precision,
-                                      max_reps=max_reps)
+                                      max_reps=max_reps, reform_start=reform_start,
+                                      log_warmup=log_warmup)
         finally:
             for x in bars:
                 x.close()

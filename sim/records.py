@@ -28,6 +28,21 @@ true_tier : int8
 detail : str
     Extra qualifier: for assessments ``on_time``, ``late`` or ``at_deadline``;
     for ``proceedings_ended`` ``order`` or ``home``; otherwise empty.
+at_start : bool
+    The row records where a child already was when the run or the log began, not
+    something that happened then: the rows that place the children present at the start
+    of a run (time 0), and, in a log that starts at the measured window
+    (:data:`CONTEXT_EVENTS`), the earlier rows kept to describe the cases open at its
+    start. Flow KPIs never count these rows.
+
+A log that covers only the measured window (the default of an experiment) keeps, from
+before the window, only the rows marked ``at_start``: for every child still open at the
+window's start (any stage but ``left``), its last row before it (its state then) and its
+latest row of each of :data:`CONTEXT_EVENTS`; for every other child, its latest row of
+each of those events if it lies within :data:`CONTEXT_DAYS` before the window, and its
+last row (``left``). Those
+are what the KPIs read from before the window (re-referrals, durations of proceedings,
+first contacts, the state a child is in), so KPIs are the same from either log.
 """
 
 from __future__ import annotations
@@ -130,10 +145,21 @@ JOURNEY_SCHEMA: pa.Schema = pa.schema(
         ("known_tier", pa.int8()),
         ("true_tier", pa.int8()),
         ("detail", pa.dictionary(pa.int8(), pa.string())),
+        ("at_start", pa.bool_()),
     ]
 )
 
 JOURNEY_COLUMNS: tuple[str, ...] = tuple(JOURNEY_SCHEMA.names)
+
+#: Events whose latest row before the measured window a window-only log keeps (marked
+#: ``at_start``): the KPIs look back at them (the previous referral, the application of
+#: proceedings still open, the first contact of an episode still open, a proceedings end).
+CONTEXT_EVENTS: tuple[str, ...] = (
+    "referral", "contact", "consulted", "care_application", "proceedings_ended",
+)
+#: How far before the window (days) a window-only log keeps those rows for children
+#: no longer open at its start (at least the 12 months of the re-referral measure).
+CONTEXT_DAYS: float = 366.0
 
 #: Monthly stock columns, with their units. Stocks are point-in-time values at the end
 #: of each month; ``*_in_month`` columns are flows counted over the month.

@@ -715,9 +715,56 @@ class Scenario:
         if self.before is not None:
             content = {"values": content, "start_year": self.start_year,
                        "before": dict(self.before)}
-        text = json.dumps(content, sort_keys=True, separators=(",", ":"),
-                          ensure_ascii=True, allow_nan=False)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return _values_digest(content)
+
+    def root_values(self) -> Mapping[str, Any] | None:
+        """The values of the complete scenario at the root of the chain (``files[0]``,
+        usually the baseline), with any change made on top of the files
+        (:meth:`with_values`) applied to it too; :attr:`before` when set. None when the
+        scenario has no files."""
+        if self.before is not None:
+            return self.before
+        if not self.files:
+            return None
+        root = dict(_parse_file(self.files[0]).values)
+        chain = set(self.files)
+        for key, source in self.provenance.items():
+            if Path(source) not in chain:  # set by with_values: applies before and after
+                root[key] = self.values[key]
+        _check_complete(root, self.files[:1])
+        return MappingProxyType(_schema_order(root))
+
+    def root_digest(self) -> str:
+        """Digest of :meth:`root_values` (of :attr:`values` when there is no root): the
+        scenarios of one experiment sharing it can branch from one warm-up."""
+        root = self.root_values()
+        return _values_digest(self.values if root is None else root)
+
+    def starting_at(self, start_year: float) -> Scenario:
+        """This scenario with its changes from the root taking effect ``start_year`` years
+        into a run (the root's values before).
+
+        Returned unchanged when it already has a ``start_year`` (its own timing), when it
+        has no files, or when its values are the root's (nothing to switch).
+
+        Raises
+        ------
+        ScenarioError
+            When it changes a parameter that cannot change part-way through a run
+            (:data:`sim.parameters.STRUCTURAL`).
+        """
+        if self.before is not None or not start_year > 0:
+            return self
+        root = self.root_values()
+        if root is None or dict(root) == dict(self.values):
+            return self
+        for key in sorted(STRUCTURAL):
+            if root[key] != self.values[key]:
+                raise ScenarioError(self.provenance.get(key), key,
+                                    f"cannot change part-way through a run (a reform "
+                                    f"starting at year {start_year:g})")
+        return Scenario(self.name, self.description, self.values, self.files,
+                        self.provenance, float(start_year), dict(root))
 
     def to_toml(self, path: str | os.PathLike[str], *, base: str | os.PathLike[str] | None = None,
                 overwrite: bool = False) -> Path:
@@ -953,6 +1000,13 @@ def load_scenario(name_or_path: str | os.PathLike[str]) -> Scenario:
         before = _schema_order(before)
     return Scenario(name, description, _schema_order(values), files, _schema_order(provenance),
                     start_year, before)
+
+
+def _values_digest(content: Any) -> str:
+    """SHA-256 (hex) of the canonical JSON of ``content`` (sorted keys)."""
+    text = json.dumps(dict(content), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=True, allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _rebuild_scenario(name: str, description: str, values: dict[str, Any],

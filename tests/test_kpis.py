@@ -25,7 +25,8 @@ POP = 20_000
 CALIBRATION = Path(__file__).resolve().parents[1] / "sim/data/calibration/england-2010-11.csv"
 
 
-def ev(time, child, event, stage="referral", true=2, known=-1, detail="", episode=1):
+def ev(time, child, event, stage="referral", true=2, known=-1, detail="", episode=1,
+       at_start=False):
     """One journey row (rep 0, no worker)."""
     return {
         "rep": 0,
@@ -38,6 +39,7 @@ def ev(time, child, event, stage="referral", true=2, known=-1, detail="", episod
         "known_tier": known,
         "true_tier": true,
         "detail": detail,
+        "at_start": at_start,
     }
 
 
@@ -56,6 +58,7 @@ def log(*rows) -> pd.DataFrame:
             "stage": object,
             "event": object,
             "detail": object,
+            "at_start": bool,
         }
     )
 

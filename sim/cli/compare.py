@@ -25,6 +25,7 @@ from sim.cli.options import (
     open_backend,
     path_arg,
     progress_bar,
+    reform_arguments,
     reps_type,
     seed_argument,
 )
@@ -49,6 +50,7 @@ def _compare_arguments(p: argparse.ArgumentParser) -> None:
         help="comparison directory: DIR/<scenario>/ for each scenario's results, and "
              "DIR/comparison.csv and DIR/comparison.json (default: results/compare-<BASE>/)",
     )
+    reform_arguments(p)
     execution_arguments(p, resume_what="replications of every scenario")
     wide_argument(p)
 
@@ -87,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
                 overwrite=args.overwrite, backend=backend,
                 progress=progress, command=command, kpi=args.kpi, precision=args.precision,
                 max_reps=args.max_reps, look_ahead=args.look_ahead,
+                reform_start=args.reform_start, log_warmup=args.log_warmup,
             )
     except ExperimentError as exc:
         return error(exc)
@@ -100,10 +103,20 @@ def run(args: argparse.Namespace) -> int:
     names = ", ".join(comparison.scenarios)
     intro = (f"Comparison of {names} with {base.name}, common random numbers: "
              f"{comparison.reps} replications each of {fmt_years(args.years)} measured years "
-             f"after {fmt_years(args.warmup)} warm-up years, seed {args.seed}")
+             f"after {fmt_years(args.warmup)} warm-up years, seed {args.seed}; "
+             + ("reforms begin at the start of the measured window, on the settled "
+                f"{base.name}" if args.reform_start == "window" else
+                "reforms apply from the start of the run"))
     print("\n" + textwrap.fill(intro, 100) + "\n")
     if comparison.decision is not None:
         print(describe(comparison.decision, args.kpi) + f" (of {base.name})\n")
+    branched = comparison.meta.get("branched") or []
+    for group in branched:
+        print(f"Branched from one warm-up per replication: {', '.join(group)}")
+    for note in comparison.meta.get("notes") or []:
+        print(textwrap.fill(note, 100))
+    if branched or comparison.meta.get("notes"):
+        print()
     print(comparison_table(comparison.table, kpi_units(), base.name, wide=args.wide))
     table = comparison.table
     others = table[~table["is_base"].astype(bool)]

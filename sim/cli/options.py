@@ -144,6 +144,22 @@ def length_arguments(p: argparse.ArgumentParser, *, years: float = 5.0,
         )
 
 
+def reform_arguments(p: argparse.ArgumentParser) -> None:
+    """``--reform-start`` and ``--log-warmup``."""
+    p.add_argument(
+        "--reform-start", choices=("window", "run"), default="window",
+        help="when a scenario's changes from the baseline (the root of its chain) begin: "
+             "'window' (default), at the start of the measured window, on the settled "
+             "baseline (the years after a reform is introduced); 'run', from the start of "
+             "the run (its long-run state). Recorded in the manifest",
+    )
+    p.add_argument(
+        "--log-warmup", action="store_true",
+        help="keep the warm-up in the journey logs (default: the measured window only, "
+             "with the cases open at its start, marked at_start; KPIs are the same)",
+    )
+
+
 def seed_type(text: str) -> int:
     """A base seed: a whole number, 0 or more (numpy's SeedSequence takes no negative)."""
     try:

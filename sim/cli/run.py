@@ -26,6 +26,7 @@ from sim.cli.options import (
     path_arg,
     print_notes,
     progress_bar,
+    reform_arguments,
     reps_type,
     seed_argument,
 )
@@ -56,6 +57,7 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
         help="result directory (default: results/<scenario name>/; with several scenarios, "
              "DIR/<scenario name>/ for each)",
     )
+    reform_arguments(p)
     execution_arguments(p, resume_what="replications")
     wide_argument(p)
 
@@ -100,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
         for scenario, out_dir in zip(scenarios, out_dirs, strict=True):
             check_experiment(scenario, reps=1 if args.reps == "auto" else args.reps,
                              seed=args.seed, years=args.years, warmup=args.warmup,
-                             out_dir=out_dir, resume=args.resume, overwrite=args.overwrite)
+                             out_dir=out_dir, resume=args.resume, overwrite=args.overwrite,
+                             reform_start=args.reform_start, log_warmup=args.log_warmup)
     except ExperimentError as exc:
         return error(exc)
     units = kpi_units()
@@ -114,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
                     common = dict(seed=args.seed, years=args.years, warmup=args.warmup,
                                   out_dir=out_dir, backend=backend, resume=args.resume,
                                   overwrite=args.overwrite, progress=progress,
-                                  command=command)
+                                  command=command, reform_start=args.reform_start,
+                                  log_warmup=args.log_warmup)
                     if args.reps == "auto":
                         result, decision = run_to_precision(
                             scenario, kpi=args.kpi, precision=args.precision,

@@ -90,6 +90,9 @@ def run_comparison(
     max_reps: int = 50,
     look_ahead: int = 5,
     overwrite: bool = False,
+    reform_start: str = "window",
+    log_warmup: bool = False,
+    branch: bool = True,
 ) -> Comparison:
     """Run ``base`` and each of ``scenarios`` with common random numbers and compare them.
 
@@ -105,6 +108,15 @@ def run_comparison(
     anything runs (see :func:`sim.experiments.runs.plan_directory`). ``progress(name)``
     gives the progress callback of each scenario's run. Writes ``manifest.json``,
     ``comparison.csv`` and ``comparison.json`` in ``DIR``.
+
+    ``reform_start="window"`` (default) starts every scenario's changes from the root of
+    its chain (the baseline) at the start of the measured window, on the root's settled
+    state; ``"run"`` applies them from the start of the run (see
+    :func:`sim.experiments.runs.reform_scenario`). Under ``window``, with ``branch`` (the
+    default, on POSIX, with the model's own ``simulate``), scenarios sharing a root are
+    run from one warm-up per replication (:mod:`sim.experiments.branching`), with results
+    identical to running each on its own; the others run separately and ``meta["notes"]``
+    says so. ``log_warmup`` keeps the warm-up in the journey logs.
     """
     from sim.experiments.runs import (
         ExperimentError,
@@ -112,12 +124,22 @@ def run_comparison(
         locked,
         plan_directory,
         prepare_directory,
+        reform_scenario,
     )
 
     if not scenarios:
         raise ExperimentError("nothing to compare: give at least one scenario besides the base")
     every = [base, *scenarios]
     names = [s.name for s in every]
+    notes: dict[str, list[str]] = {}
+    as_run = []
+    for s in every:
+        s, note = reform_scenario(s, reform_start, warmup)
+        as_run.append(s)
+        if note:
+            notes.setdefault(s.name, []).append(note)
+    every = as_run
+    base = every[0]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ExperimentError(
@@ -133,13 +155,13 @@ def run_comparison(
     if not auto and int(reps) < 1:
         raise ExperimentError(f"reps must be at least 1, got {reps}")
     manifest = _manifest(base, every, reps=reps, seed=seed, years=years, warmup=warmup,
-                         command=command)
+                         command=command, reform_start=reform_start, log_warmup=log_warmup)
 
     def check() -> Any:
         for s in every:
             check_experiment(s, reps=1 if auto else int(reps), seed=seed, years=years,
                              warmup=warmup, out_dir=dirs[s.name], resume=resume,
-                             overwrite=overwrite)
+                             overwrite=overwrite, log_warmup=log_warmup)
         return plan_directory(
             out, kind="comparison", resume=resume, overwrite=overwrite,
             differs="set of scenarios (or seed, years or warm-up)",
@@ -156,14 +178,17 @@ def run_comparison(
                         warmup=warmup, resume=resume, overwrite=overwrite, workers=workers,
                         backend=backend, progress=progress, command=command,
                         simulate=simulate, confidence=confidence, kpi=kpi,
-                        precision=precision, max_reps=max_reps, look_ahead=look_ahead)
+                        precision=precision, max_reps=max_reps, look_ahead=look_ahead,
+                        reform_start=reform_start, log_warmup=log_warmup,
+                        branch=branch, notes=notes)
 
 
 _SAME_KEYS = ("scenarios", "seed", "years", "warmup_years")
 
 
 def _manifest(base: Any, every: Sequence[Any], *, reps: int | str, seed: int, years: float,
-              warmup: float, command: Sequence[str] | str | None) -> dict[str, Any]:
+              warmup: float, command: Sequence[str] | str | None, reform_start: str,
+              log_warmup: bool) -> dict[str, Any]:
     return output.to_jsonable({
         "kind": "comparison",
         "base": base.name,
@@ -173,6 +198,8 @@ def _manifest(base: Any, every: Sequence[Any], *, reps: int | str, seed: int, ye
         "seed_derivation": output.SEED_DERIVATION,
         "years": float(years),
         "warmup_years": float(warmup),
+        "reform_start": reform_start,
+        "log_warmup": bool(log_warmup),
         "command": None if command is None or isinstance(command, str)
         else [str(c) for c in command],
         "software": output.software_versions(),
@@ -183,7 +210,8 @@ def _manifest(base: Any, every: Sequence[Any], *, reps: int | str, seed: int, ye
 
 def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
     try:
-        return all(old[k] == new[k] for k in _SAME_KEYS)
+        return (all(old[k] == new[k] for k in _SAME_KEYS)
+                and bool(old.get("log_warmup", True)) == bool(new["log_warmup"]))
     except (KeyError, TypeError):
         return False
 
@@ -194,12 +222,16 @@ def _run_all(base: Any, every: Sequence[Any], names: list[str], out: Path,
              progress: Callable[[str], Callable[[int, int], None] | None] | None,
              command: Sequence[str] | str | None,
              simulate: Callable[..., pd.DataFrame] | None, confidence: float,
-             kpi: str | None, precision: float, max_reps: int, look_ahead: int) -> Comparison:
+             kpi: str | None, precision: float, max_reps: int, look_ahead: int,
+             reform_start: str, log_warmup: bool, branch: bool,
+             notes: dict[str, list[str]]) -> Comparison:
+    from sim.experiments.branching import branch_groups, can_branch, run_branched
     from sim.experiments.runs import run_experiment
 
     auto = isinstance(reps, str)
     common = dict(seed=seed, years=years, warmup=warmup, workers=workers, backend=backend,
-                  command=command, simulate=simulate, overwrite=overwrite)
+                  command=command, simulate=simulate, overwrite=overwrite,
+                  reform_start=reform_start, log_warmup=log_warmup)
     results: dict[str, Any] = {}
     decision = None
     pending = list(every)
@@ -214,10 +246,37 @@ def _run_all(base: Any, every: Sequence[Any], names: list[str], out: Path,
         pending = pending[1:]
     else:
         n_reps = int(reps)
+    groups: list[list[Any]] = []
+    general: list[str] = []
+    if reform_start == "window" and branch and len(pending) > 1:
+        if simulate is not None:
+            general.append("scenarios run separately: branching needs the model's own "
+                           "simulate")
+        elif not can_branch():  # pragma: no cover - POSIX only
+            general.append("scenarios run separately: branching needs os.fork (POSIX)")
+        else:
+            groups, alone = branch_groups(pending, warmup=warmup)
+            for s in alone:
+                why = ("its chain does not share a root with the others"
+                       if getattr(s, "before", None) is None or float(s.start_year) == warmup
+                       else "it starts at its own start_year")
+                notes.setdefault(s.name, []).append(
+                    f"{s.name} ran separately from one warm-up of its own: {why}")
+            pending = alone
+    for group in groups:
+        results.update(run_branched(
+            group, reps=n_reps, seed=seed, years=years, warmup=warmup,
+            out_dirs={s.name: dirs[s.name] for s in group}, resume=resume,
+            overwrite=overwrite, workers=workers, backend=backend, progress=progress,
+            command=command, log_warmup=log_warmup, notes=notes))
     for s in pending:
         results[s.name] = run_experiment(
             s, reps=n_reps, out_dir=dirs[s.name], resume=resume,
             progress=progress(s.name) if progress else None, **common)
+    for name, extra in notes.items():
+        result = results.get(name)
+        if result is not None:
+            result.notes.extend(n for n in extra if n not in result.notes)
 
     table = compare_frames({n: results[n].per_rep for n in names}, base.name, confidence)
     meta = {
@@ -234,6 +293,10 @@ def _run_all(base: Any, every: Sequence[Any], names: list[str], out: Path,
         "warmup_years": float(warmup),
         "confidence": float(confidence),
         "common_random_numbers": True,
+        "reform_start": reform_start,
+        "log_warmup": bool(log_warmup),
+        "branched": [[s.name for s in g] for g in groups],
+        "notes": general + [n for name in names for n in notes.get(name, ())],
         "reps_rule": None if decision is None else {"kpi": kpi, **decision.to_dict()},
         "command": None if command is None else (
             command if isinstance(command, str) else [str(c) for c in command]),

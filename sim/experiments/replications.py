@@ -183,8 +183,9 @@ def run_to_precision(
 
     Runs :func:`sim.experiments.runs.run_experiment` in growing batches (the worker count at a
     time) until :func:`assess` stops, then keeps exactly the replications the rule read.
-    Other keyword arguments (``seed``, ``years``, ``warmup``, ``command``, ``simulate``)
-    go to ``run_experiment``. Writes the decision to ``DIR/precision.json``.
+    Other keyword arguments (``seed``, ``years``, ``warmup``, ``command``, ``simulate``,
+    ``reform_start``, ``log_warmup``) go to ``run_experiment``. Writes the decision to
+    ``DIR/precision.json``.
 
     Returns ``(ExperimentResult, Decision)``.
 
@@ -213,7 +214,9 @@ def run_to_precision(
     experiment.check_experiment(scenario, reps=n, seed=kwargs.get("seed", 1),
                                 years=kwargs.get("years", 5.0),
                                 warmup=kwargs.get("warmup", experiment.DEFAULT_WARMUP_YEARS),
-                                out_dir=out, resume=resume, overwrite=overwrite)
+                                out_dir=out, resume=resume, overwrite=overwrite,
+                                reform_start=kwargs.get("reform_start", "window"),
+                                log_warmup=kwargs.get("log_warmup", False))
     with experiment.locked(out):
         if resume:
             n = max(n, min(len(completed_reps(out)), max_reps))

@@ -79,27 +79,53 @@ def run_replication(
     years: float,
     out_dir: str | os.PathLike[str],
     simulate: Callable[..., pd.DataFrame] | None = None,
+    log_warmup: bool = False,
 ) -> dict[str, float]:
     """Run replication ``rep`` of ``scenario``, write its records, return its KPIs.
 
     Writes ``journeys.parquet/rep-NNNN.parquet`` (streamed while the model runs),
     ``stocks.parquet/rep-NNNN.parquet`` and, last, ``replications/rep-NNNN.json``.
     KPIs are computed from the records only, over the window after ``warmup_years``.
-    ``simulate`` defaults to :func:`sim.model.simulation.simulate`.
+    ``simulate`` defaults to :func:`sim.model.simulation.simulate`. ``log_warmup``: the
+    journey log keeps the warm-up (default: the measured window only, with the rows
+    describing the cases open at its start, see :mod:`sim.records`); a ``simulate``
+    that takes no ``log_warmup`` argument writes what it writes.
     """
     if simulate is None:
         from sim.model import simulation as model
 
         simulate = model.simulate
-    from sim.outputs.kpis import RunRecords, compute_kpis
-
     out = Path(out_dir)
     log.info("replication %d: simulating %.3g + %.3g years", rep, warmup_years, years)
+    extra = {"log_warmup": log_warmup} if _takes(simulate, "log_warmup") else {}
     with output.JourneyWriter(out, rep) as sink:
         stocks = simulate(
             scenario, rep=rep, seed=seed, warmup_years=warmup_years, years=years,
-            journey_sink=sink,
+            journey_sink=sink, **extra,
         )
+    return finish_replication(scenario, rep, stocks, seed=seed, warmup_years=warmup_years,
+                              years=years, out_dir=out)
+
+
+def _takes(fn: Callable[..., Any], name: str) -> bool:
+    """Whether ``fn`` names the keyword argument ``name``."""
+    import inspect
+
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params  # not through **kwargs: a wrapper may not pass it on
+
+
+def finish_replication(scenario: Any, rep: int, stocks: pd.DataFrame, *, seed: int,
+                       warmup_years: float, years: float,
+                       out_dir: str | os.PathLike[str]) -> dict[str, float]:
+    """Write a replication's stocks, compute its KPIs from its records (the journey log
+    already written) and write ``replications/rep-NNNN.json`` last; return the KPIs."""
+    from sim.outputs.kpis import RunRecords, compute_kpis
+
+    out = Path(out_dir)
     stocks = pd.DataFrame(stocks)
     if "rep" not in stocks.columns:
         stocks.insert(0, "rep", rep)
@@ -118,6 +144,56 @@ def run_replication(
     )
     log.info("replication %d: done (%d journey rows)", rep, len(journeys))
     return kpis
+
+
+#: What ``reform_start`` may be: ``window`` (a reform begins at the start of the measured
+#: window, on the root scenario's settled state: the default) or ``run`` (it applies from
+#: the start of the run, to see its long-run state).
+REFORM_STARTS: tuple[str, ...] = ("window", "run")
+
+
+def reform_scenario(scenario: Any, reform_start: str, warmup: float) -> tuple[Any, str | None]:
+    """The scenario as it runs under ``reform_start``, and a note when it runs otherwise
+    than asked.
+
+    Under ``window`` a scenario whose values differ from the root of its chain (usually
+    the baseline) gets ``start_year = warmup`` (:meth:`sim.scenario.Scenario.starting_at`);
+    one with its own ``start_year`` keeps it, and one that changes what cannot change
+    part-way through a run (posts) applies from the start, each with a note. Under
+    ``run`` the scenario is unchanged.
+    """
+    if reform_start not in REFORM_STARTS:
+        raise ExperimentError(f"reform_start must be one of {', '.join(REFORM_STARTS)}, "
+                              f"got {reform_start!r}")
+    if reform_start == "run" or not hasattr(scenario, "starting_at"):
+        return scenario, None
+    if getattr(scenario, "before", None) is not None:
+        if math.isclose(float(scenario.start_year), float(warmup)):
+            return scenario, None
+        return scenario, (f"{scenario.name} has its own start_year "
+                          f"({float(scenario.start_year):g} years), which is kept")
+    from sim.scenario import ScenarioError
+
+    try:
+        return scenario.starting_at(float(warmup)), None
+    except ScenarioError as exc:
+        return scenario, (f"{scenario.name} applies from the start of the run, not from the "
+                          f"window: {exc}")
+
+
+def run_extra(scenario: Any, *, reform_start: str, log_warmup: bool,
+              notes: Sequence[str] = (), branch: Mapping[str, Any] | None = None
+              ) -> dict[str, Any]:
+    """The manifest keys saying how a run was made (see :func:`output.build_manifest`)."""
+    start = getattr(scenario, "start_year", 0.0) or 0.0
+    return {
+        "reform_start": reform_start,
+        "reform_start_year": float(start) if getattr(scenario, "before", None) is not None
+        else None,
+        "log_warmup": bool(log_warmup),
+        "branch": None if branch is None else dict(branch),
+        "notes": list(notes),
+    }
 
 
 class _Portable:
@@ -184,13 +260,15 @@ def _write_shipped(out: Path, rep: int, shipped: dict[str, Any]) -> dict[str, fl
 
 
 def _same_run(manifest: dict[str, Any], scenario: Any, seed: int, years: float,
-              warmup: float) -> bool:
+              warmup: float, log_warmup: bool = False) -> bool:
     try:
         return (
             manifest["scenario"]["digest"] == scenario.digest()
             and int(manifest["seed"]) == int(seed)
             and math.isclose(float(manifest["years"]), float(years))
             and math.isclose(float(manifest["warmup_years"]), float(warmup))
+            # logs written before the window-only default kept the warm-up
+            and bool(manifest.get("log_warmup", True)) == bool(log_warmup)
         )
     except (KeyError, TypeError, ValueError):
         return False
@@ -312,9 +390,11 @@ def prepare_directory(plan: Plan) -> None:
 
 def check_experiment(scenario: Any, *, reps: int, seed: int, years: float, warmup: float,
                      out_dir: str | os.PathLike[str], resume: bool = False,
-                     overwrite: bool = False) -> Plan:
+                     overwrite: bool = False, log_warmup: bool = False,
+                     reform_start: str = "window") -> Plan:
     """Check an experiment's arguments, the scenario against the run length and the result
-    directory, touching nothing; raise :class:`ExperimentError` with what to do instead."""
+    directory, touching nothing; raise :class:`ExperimentError` with what to do instead.
+    The scenario is checked as it runs under ``reform_start`` (:func:`reform_scenario`)."""
     if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
         raise ExperimentError(f"reps must be a whole number of at least 1, got {reps!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -323,11 +403,12 @@ def check_experiment(scenario: Any, *, reps: int, seed: int, years: float, warmu
         raise ExperimentError(f"years must be positive, got {years}")
     if not (isinstance(warmup, int | float) and math.isfinite(warmup) and warmup >= 0):
         raise ExperimentError(f"warmup must not be negative, got {warmup}")
+    scenario = reform_scenario(scenario, reform_start, warmup)[0]
     check_run_length(scenario, years=years, warmup=warmup)
     plan = plan_directory(
         out_dir, kind="run", resume=resume, overwrite=overwrite,
-        differs="scenario content (or seed, years or warm-up)",
-        same=lambda m: _same_run(m, scenario, seed, years, warmup))
+        differs="scenario content (or seed, years, warm-up, reform start or log)",
+        same=lambda m: _same_run(m, scenario, seed, years, warmup, log_warmup))
     for entry in output.RESULT_ENTRIES:
         path = plan.out / entry
         if path.is_symlink() or (path.exists() and not path.is_dir()):
@@ -347,16 +428,18 @@ def check_run_length(scenario: Any, *, years: float, warmup: float) -> None:
 
 
 def check_resumable(scenario: Any, out_dir: str | os.PathLike[str], *, seed: int,
-                    years: float, warmup: float) -> int:
+                    years: float, warmup: float, log_warmup: bool = False,
+                    reform_start: str = "window") -> int:
     """Raise :class:`ExperimentError` unless a resume of ``scenario`` into ``out_dir`` is safe.
 
     Safe means: nothing there, or ``manifest.json`` records the same scenario content
     (digest), seed, years and warm-up. Returns the number of finished replications that a
     resume would keep.
     """
+    scenario = reform_scenario(scenario, reform_start, warmup)[0]
     plan_directory(out_dir, kind="run", resume=True,
-                   differs="scenario content (or seed, years or warm-up)",
-                   same=lambda m: _same_run(m, scenario, seed, years, warmup))
+                   differs="scenario content (or seed, years, warm-up, reform start or log)",
+                   same=lambda m: _same_run(m, scenario, seed, years, warmup, log_warmup))
     return len(completed_reps(Path(out_dir)))
 
 
@@ -390,6 +473,8 @@ def run_experiment(
     simulate: Callable[..., pd.DataFrame] | None = None,
     overwrite: bool = False,
     trim: bool = False,
+    reform_start: str = "window",
+    log_warmup: bool = False,
 ) -> ExperimentResult:
     """Run ``reps`` replications of ``scenario`` and write the results to ``out_dir``.
 
@@ -418,34 +503,97 @@ def run_experiment(
     command : the command line, recorded in the manifest.
     simulate : the model's ``simulate`` function (default :func:`sim.model.simulation.simulate`);
         must be picklable when a process pool is used.
+    reform_start : ``"window"`` (default): a scenario that differs from the root of its
+        chain (a reform over the baseline) takes effect at the start of the measured
+        window, on the root's settled state; ``"run"``: from the start of the run. See
+        :func:`reform_scenario`; the manifest records it.
+    log_warmup : keep the warm-up in the journey log (default: the measured window, with
+        the cases open at its start marked ``at_start``).
     """
     out = Path(out_dir)
-    check = functools.partial(check_experiment, scenario, reps=reps, seed=seed, years=years,
-                              warmup=warmup, out_dir=out, resume=resume, overwrite=overwrite)
+    effective, note = reform_scenario(scenario, reform_start, warmup)
+    check = functools.partial(check_experiment, effective, reps=reps, seed=seed, years=years,
+                              warmup=warmup, out_dir=out, resume=resume, overwrite=overwrite,
+                              log_warmup=log_warmup, reform_start=reform_start)
     check()  # before anything is touched
+    extra = run_extra(effective, reform_start=reform_start, log_warmup=log_warmup,
+                      notes=[note] if note else [])
     with locked(out):
-        return _run_locked(check(), scenario, reps=reps, seed=seed, years=years,
-                           warmup=warmup, workers=workers, backend=backend, progress=progress,
-                           command=command, simulate=simulate, trim=trim)
+        run = open_run(check(), effective, reps=reps, seed=seed, years=years, warmup=warmup,
+                       command=command, trim=trim, extra=extra, progress=progress)
+        runner: Backend = backend if backend is not None else LocalBackend(workers)
+        shipped = not shares_files(runner)
+        fn = functools.partial(
+            _run_portable_shipped if shipped else _run_portable, _Portable(effective),
+            seed=seed, warmup_years=warmup, years=years, out_dir=out, simulate=simulate,
+            log_warmup=log_warmup,
+        )
+        for rep, result in runner.map(fn, run.todo):
+            run.finished(rep, _write_shipped(out, rep, result) if shipped else result)
+        return run.close()
 
 
-def _run_locked(plan: Plan, scenario: Any, *, reps: int, seed: int, years: float,
-                warmup: float, workers: int | None, backend: Backend | None,
-                progress: Callable[[int, int], None] | None,
-                command: Sequence[str] | str | None,
-                simulate: Callable[..., pd.DataFrame] | None, trim: bool) -> ExperimentResult:
+@dataclasses.dataclass
+class OpenRun:
+    """A run under way in its (locked) directory: what is done, what is left, and how to
+    record it (:func:`open_run`, :meth:`finished`, :meth:`close`)."""
+
+    out: Path
+    scenario: Any
+    done: dict[int, dict[str, float]]
+    todo: list[int]
+    notes: list[str]
+    started: Any
+    manifest_args: dict[str, Any]
+    progress: Callable[[int, int], None] | None = None
+
+    @property
+    def total(self) -> int:
+        """Replications of the run when finished (those kept and those to run)."""
+        return int(self.manifest_args["reps"])
+
+    def finished(self, rep: int, kpis: dict[str, float]) -> None:
+        """Record that replication ``rep`` is complete with ``kpis``."""
+        self.done[rep] = kpis
+        if self.progress is not None:
+            self.progress(len(self.done), self.total)
+
+    def close(self) -> ExperimentResult:
+        """Write the summary and the final manifest; the result."""
+        per_rep = pd.DataFrame.from_dict(self.done, orient="index").sort_index()
+        per_rep.index.name = "rep"
+        per_rep = per_rep[ordered_columns(per_rep.columns)]
+
+        from sim.outputs.statistics import summarise
+
+        summary = summarise(per_rep)
+        output.write_summary(self.out / output.SUMMARY, summary, kpi_meta())
+        manifest = output.build_manifest(
+            self.scenario, started=self.started, finished=output.utc_now(),
+            **self.manifest_args)
+        output.atomic_write_json(self.out / output.MANIFEST, manifest)
+        return ExperimentResult(scenario=self.scenario, out_dir=self.out, per_rep=per_rep,
+                                summary=summary, manifest=manifest, notes=self.notes)
+
+
+def open_run(plan: Plan, scenario: Any, *, reps: int, seed: int, years: float,
+             warmup: float, command: Sequence[str] | str | None, trim: bool = False,
+             extra: Mapping[str, Any] | None = None,
+             progress: Callable[[int, int], None] | None = None) -> OpenRun:
+    """Start a run in a directory whose lock is held: carry out ``plan``, read what a
+    resume keeps, and write the manifest (unfinished)."""
     out = plan.out
     prepare_directory(plan)
     done: dict[int, dict[str, float]] = {}
-    notes: list[str] = []
+    notes: list[str] = list((extra or {}).get("notes") or [])
     manifest_path = out / output.MANIFEST
     if plan.action == "resume":
         if trim:
             _drop_reps_beyond(out, reps)
         for rep in sorted(completed_reps(out)):
             done[rep] = read_replication(out, rep)
-        extra = sorted(r for r in done if r >= reps)
-        if extra:
+        extra_reps = sorted(r for r in done if r >= reps)
+        if extra_reps:
             notes.append(
                 f"{len(done)} replications were already finished in {out}, more than the "
                 f"{reps} asked for: all are kept and summarised")
@@ -458,41 +606,17 @@ def _run_locked(plan: Plan, scenario: Any, *, reps: int, seed: int, years: float
     todo = [rep for rep in range(reps) if rep not in done]
     total = len(done) + len(todo)
     started = output.utc_now()
-    manifest_args = dict(seed=seed, reps=total, years=years, warmup=warmup, command=command)
+    manifest_args = dict(seed=seed, reps=total, years=years, warmup=warmup, command=command,
+                         extra=extra)
     output.atomic_write_json(
         manifest_path,
         output.build_manifest(scenario, started=started, finished=None, **manifest_args),
     )
-
     if done:
         log.info("resuming: %d of %d replications already complete", len(done), total)
     if progress is not None:
         progress(len(done), total)
-    runner: Backend = backend if backend is not None else LocalBackend(workers)
-    shipped = not shares_files(runner)
-    fn = functools.partial(
-        _run_portable_shipped if shipped else _run_portable, _Portable(scenario), seed=seed,
-        warmup_years=warmup, years=years, out_dir=out, simulate=simulate,
-    )
-    for rep, result in runner.map(fn, todo):
-        done[rep] = _write_shipped(out, rep, result) if shipped else result
-        if progress is not None:
-            progress(len(done), total)
-
-    per_rep = pd.DataFrame.from_dict(done, orient="index").sort_index()
-    per_rep.index.name = "rep"
-    per_rep = per_rep[ordered_columns(per_rep.columns)]
-
-    from sim.outputs.statistics import summarise
-
-    summary = summarise(per_rep)
-    output.write_summary(out / output.SUMMARY, summary, kpi_meta())
-    manifest = output.build_manifest(
-        scenario, started=started, finished=output.utc_now(), **manifest_args
-    )
-    output.atomic_write_json(manifest_path, manifest)
-    return ExperimentResult(scenario=scenario, out_dir=out, per_rep=per_rep, summary=summary,
-                            manifest=manifest, notes=notes)
+    return OpenRun(out, scenario, done, todo, notes, started, manifest_args, progress)
 
 
 __all__ = [
@@ -505,8 +629,13 @@ __all__ = [
     "check_experiment",
     "check_resumable",
     "check_run_length",
+    "OpenRun",
+    "REFORM_STARTS",
+    "finish_replication",
     "locked",
+    "open_run",
     "plan_directory",
+    "reform_scenario",
     "prepare_directory",
     "default_workers",
     "load_result",

@@ -16,6 +16,6 @@ never imports the experiment, output or interface layers.
 
 from __future__ import annotations
 
-from sim.model.simulation import Model, simulate
+from sim.model.simulation import Model, simulate, simulate_branches
 
-__all__ = ["Model", "simulate"]
+__all__ = ["Model", "simulate", "simulate_branches"]

@@ -21,7 +21,7 @@ at month ends (:mod:`sim.model.month_ends`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
 import numpy as np
@@ -102,10 +102,13 @@ class Model:
         Replication number and experiment seed (random streams derive from both).
     sink : callable or None
         Receives the journey log in Arrow batches.
+    log_from : float or None
+        Start of the measured window (days) for a log of the window only (see
+        :class:`sim.model.journal.Journal`); None keeps every row.
     """
 
     def __init__(self, values: dict[str, Any], *, rep: int, seed: int, sink: Sink | None,
-                 chunk_rows: int = 100_000) -> None:
+                 chunk_rows: int = 100_000, log_from: float | None = None) -> None:
         from sim.model.assessment import Assessment
         from sim.model.community import Community
         from sim.model.court import Court
@@ -118,7 +121,11 @@ class Model:
         self.rep = rep
         self.env = simpy.Environment()
         self.rng = Streams(seed, rep)
-        self.journal = Journal(rep, sink, chunk_rows)
+        self.journal = Journal(rep, sink, chunk_rows, log_from)
+        #: Called at a part-way switch as ``on_switch(model, values)``; returns the values
+        #: to switch to (None: none). A branch point (see :func:`simulate_branches`).
+        self.on_switch: Callable[[Model, dict[str, Any] | None], dict[str, Any] | None] | None
+        self.on_switch = None
         self._buffer = self.journal.buffer  # packed rows (the bytearray persists)
         self._pack = ROW_STRUCT.pack
         self._chunk_bytes = chunk_rows * ROW_STRUCT.size
@@ -249,12 +256,27 @@ class Model:
             part.configure()
         log.info("replication %d: parameters changed at day %.1f", self.rep, self.env.now)
 
-    def run(self, until: float, switch: tuple[float, dict[str, Any]] | None = None
+    def switch(self, values: dict[str, Any] | None) -> None:
+        """The part-way switch: ask :attr:`on_switch` (if set) what to switch to, then
+        reconfigure (nothing when there are no values)."""
+        if self.on_switch is not None:
+            values = self.on_switch(self, values)
+        if values is not None:
+            self.reconfigure(values)
+
+    def run(self, until: float, switch: tuple[float, dict[str, Any] | None] | None = None
             ) -> pd.DataFrame:
         """Run to ``until`` (days) and return the monthly stocks; ``switch`` is
-        ``(day, values)`` for a reform that starts part-way through."""
+        ``(day, values)`` for a reform that starts part-way through (values None: only
+        :attr:`on_switch` is called there)."""
+        journal = self.journal
+        if journal.log_from is not None and 0 < journal.log_from < until:
+            Timeout(self.env, journal.log_from).callbacks.append(
+                lambda _ev: journal.open_window())
+        journal.initial_children = np.iinfo(np.int64).max  # all created now are initial
         self.workforce.start()
         self.system.start(until, switch)
+        journal.initial_children = self.next_child_id
         self.env.run(until=until)
         self.system.finish()
         self.journal.flush()
@@ -262,7 +284,8 @@ class Model:
 
 
 def simulate(scenario: Any, *, rep: int, seed: int, warmup_years: float, years: float,
-             journey_sink: Sink | None, chunk_rows: int = 100_000) -> pd.DataFrame:
+             journey_sink: Sink | None, chunk_rows: int = 100_000,
+             log_warmup: bool = True) -> pd.DataFrame:
     """Run one replication of a scenario.
 
     Parameters
@@ -275,6 +298,9 @@ def simulate(scenario: Any, *, rep: int, seed: int, warmup_years: float, years: 
         Warm-up and measured lengths (years); the run lasts their sum.
     journey_sink : callable or None
         Receives the journey log as Arrow RecordBatches of :data:`sim.records.JOURNEY_SCHEMA`.
+    log_warmup : bool
+        Whether the log keeps the warm-up; False writes the measured window only, with the
+        rows describing the cases open at its start (marked ``at_start``).
 
     Returns
     -------
@@ -287,5 +313,29 @@ def simulate(scenario: Any, *, rep: int, seed: int, warmup_years: float, years: 
     if before is not None:  # a reform that starts at start_year
         switch = (float(scenario.start_year) * YEAR, values)
         values = dict(before)
-    model = Model(values, rep=rep, seed=seed, sink=journey_sink, chunk_rows=chunk_rows)
+    model = Model(values, rep=rep, seed=seed, sink=journey_sink, chunk_rows=chunk_rows,
+                  log_from=None if log_warmup else warmup_years * YEAR)
     return model.run((warmup_years + years) * YEAR, switch)
+
+
+def simulate_branches(root: Mapping[str, Any], *, rep: int, seed: int, warmup_years: float,
+                      years: float, branch_years: float, journey_sink: Sink | None,
+                      branch: Callable[[Model], dict[str, Any] | None],
+                      chunk_rows: int = 100_000, log_warmup: bool = True) -> pd.DataFrame:
+    """Run the values ``root`` to a branch point, then continue as what ``branch`` says.
+
+    At ``branch_years`` (at the same place in the order of events as the switch of a
+    scenario whose ``start_year`` is ``branch_years``), ``branch(model)`` is called; it
+    may point the journal at another sink (``model.journal.sink``) and returns the values
+    to continue with (None: the root's, with no reconfiguration). The run then goes on
+    to the end and the monthly stocks are returned. So, with the same ``rep`` and
+    ``seed``, continuing with a scenario's values gives exactly the run of that scenario
+    with ``start_year = branch_years`` and the root's values before it (what
+    :func:`simulate` does with it). ``branch`` may return in several processes (after
+    ``os.fork``), or never (by raising), see :mod:`sim.experiments.branching`.
+    """
+    values = dict(root)
+    model = Model(values, rep=rep, seed=seed, sink=journey_sink, chunk_rows=chunk_rows,
+                  log_from=None if log_warmup else warmup_years * YEAR)
+    model.on_switch = lambda m, _values: branch(m)
+    return model.run((warmup_years + years) * YEAR, (float(branch_years) * YEAR, None))

@@ -93,7 +93,8 @@ class SystemLayer:
         self.shock_size = p["shocks.pressure_size"]
         self.base_compliance = p["assessment.deadline_compliance"]
 
-    def start(self, until: float, switch: tuple[float, dict[str, Any]] | None = None) -> None:
+    def start(self, until: float, switch: tuple[float, dict[str, Any] | None] | None = None
+              ) -> None:
         """Create the initial stocks and start the monthly process (run ends at ``until``).
 
         ``switch`` is ``(time in days, values)``: a reform that starts part-way through.
@@ -103,7 +104,7 @@ class SystemLayer:
         self.m.env.process(self._monthly())
         if switch is not None and switch[0] < until:
             ev = self.m.env.timeout(switch[0])
-            ev.callbacks.append(lambda _ev: self.m.reconfigure(switch[1]))
+            ev.callbacks.append(lambda _ev: self.m.switch(switch[1]))
 
     def _initial_population(self) -> None:
         m = self.m

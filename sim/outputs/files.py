@@ -279,6 +279,10 @@ class JourneyWriter:
         if self._writer is None:
             raise ValueError(f"JourneyWriter for {self.path} is closed")
         if not batch.schema.equals(self.schema):
+            if "at_start" in self.schema.names and "at_start" not in batch.schema.names:
+                # a log written without the mark (an earlier version, a test's fake)
+                batch = batch.append_column("at_start", pa.array(
+                    [False] * batch.num_rows, pa.bool_()))
             batch = batch.select(self.schema.names).cast(self.schema)
         if isinstance(batch, pa.RecordBatch):
             self._writer.write_batch(batch)
@@ -725,6 +729,7 @@ def build_manifest(
     started: _dt.datetime | str | None,
     finished: _dt.datetime | str | None,
     command: Sequence[str] | str | None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What a result directory holds, enough to reproduce it, and which files are ours.
 
@@ -761,6 +766,7 @@ def build_manifest(
         "git": git_info(),
         "kind": "run",
         "owns": list(OWNED["run"]),
+        **dict(extra or {}),
     })
 
 

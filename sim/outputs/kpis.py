@@ -13,6 +13,12 @@ Counting rules
 * Where order matters the journey log is sorted by ``(child, time)`` with a stable sort,
   so events of one child at equal times keep their order in the file.
 * Undefined values (a share with an empty denominator, a mean of nothing) are NaN.
+* Rows marked ``at_start`` (:mod:`sim.records`) say where a child already was when the
+  run or the log began; they are never counted as flows (events in the window), though
+  they give a child's state and the earlier events the KPIs look back to. A log without
+  the column has none. A proceedings whose application row is the placing of a child
+  present at the start of the run (at_start, time 0) has no known start: its duration is
+  not counted (left-censored).
 """
 
 from __future__ import annotations
@@ -98,8 +104,10 @@ class RunRecords:
 
     @cached_property
     def window_journeys(self) -> pd.DataFrame:
-        """Journey rows whose time lies in the window (file order)."""
-        return self.journeys[_in_window(self.journeys["time"], self.window)]
+        """Journey rows whose time lies in the window, not marked ``at_start``: the flows
+        of the window (file order)."""
+        j = self.journeys
+        return j[_in_window(j["time"], self.window) & ~_at_start(j)]
 
     @cached_property
     def window_stocks(self) -> pd.DataFrame:
@@ -137,6 +145,13 @@ def compute_kpis(records: RunRecords) -> dict[str, float]:
 
 
 # helpers ---------------------------------------------------------------------------------
+
+
+def _at_start(j: pd.DataFrame) -> np.ndarray:
+    """The ``at_start`` marks of journey rows (none when the log has no such column)."""
+    if "at_start" not in j.columns:
+        return np.zeros(len(j), dtype=bool)
+    return j["at_start"].to_numpy(dtype=bool)
 
 
 def _in_window(times: pd.Series | np.ndarray, window: Window) -> np.ndarray:
@@ -246,7 +261,7 @@ def rereferral_rate_12m(r: RunRecords) -> float:
     same_child = np.r_[False, c[1:] == c[:-1]]
     gap = np.r_[np.inf, np.diff(t)]
     repeat = same_child & (gap <= REREFERRAL_DAYS)
-    inwin = _in_window(t, r.window)
+    inwin = _in_window(t, r.window) & ~_at_start(ref)
     return _ratio(int((repeat & inwin).sum()), int(inwin.sum()))
 
 
@@ -430,6 +445,7 @@ def _proceedings_events(r: RunRecords) -> pd.DataFrame:
             "episode": sub["episode"].to_numpy(),
             "time": sub["time"].to_numpy(dtype=float),
             "is_ca": (sub["event"] == "care_application").to_numpy(),
+            "at_start": _at_start(sub),
         }
     )
 
@@ -439,7 +455,8 @@ def _finished_proceedings_days(r: RunRecords) -> np.ndarray:
 
     Each ``proceedings_ended`` in the window is matched with the latest preceding
     ``care_application`` of the same child episode (which may lie in warm-up); a second
-    ``proceedings_ended`` after the same application is not matched again.
+    ``proceedings_ended`` after the same application is not matched again, nor is one
+    whose application placed a child present at the start of the run (start unknown).
     """
     ev = _proceedings_events(r)
     if ev.empty:
@@ -447,10 +464,12 @@ def _finished_proceedings_days(r: RunRecords) -> np.ndarray:
     ev["k"] = ev.groupby(["child", "episode"], sort=False)["is_ca"].cumsum()
     by_app = ev.groupby(["child", "episode", "k"], sort=False)
     ev["app_time"] = by_app["time"].transform("first")
+    # an application placing a child already in proceedings when the run began
+    ev["app_unknown"] = by_app["at_start"].transform("first") & (ev["app_time"] <= 0.0)
     ev["is_pe"] = ~ev["is_ca"]
     ev["pe_rank"] = ev.groupby(["child", "episode", "k"], sort=False)["is_pe"].cumsum()
-    done = ev["is_pe"] & (ev["k"] >= 1) & (ev["pe_rank"] == 1)
-    done &= _in_window(ev["time"], r.window)
+    done = ev["is_pe"] & (ev["k"] >= 1) & (ev["pe_rank"] == 1) & ~ev["app_unknown"]
+    done &= _in_window(ev["time"], r.window) & ~ev["at_start"]
     return (ev["time"] - ev["app_time"])[done].to_numpy(dtype=float)
 
 
@@ -675,10 +694,12 @@ def time_to_help(r: RunRecords) -> tuple[np.ndarray, np.ndarray]:
             "t0": sj["time"].to_numpy(dtype=float)[is_first],
             "tier0": sj["true_tier"].to_numpy(dtype=np.int64)[is_first],
             "pos0": pos[is_first],
+            "at_start": _at_start(sj)[is_first],
         }
     )
     first = first.groupby(["child", "episode"], sort=False).head(1)
-    first = first[_in_window(first["t0"], r.window) & (first["tier0"].to_numpy() >= 1)]
+    first = first[_in_window(first["t0"], r.window) & (first["tier0"].to_numpy() >= 1)
+                  & ~first["at_start"].to_numpy()]
     if first.empty:
         return np.empty(0), np.empty(0, dtype=bool)
     is_help = sj["event"].isin(tuple(HELP_MEETS_TIER)).to_numpy()

@@ -542,12 +542,37 @@ def _run_fields(r: figures.ResultDir) -> list[str]:
             _plain(m.get("years")), _plain(m.get("warmup_years")),
             str(sw.get("childsim") or "-"), commit, str(m.get("started") or "-"),
             str(m.get("finished") or "not finished"), str(command or "-"),
-            str(scenario.get("digest") or "-")[:16]]
+            str(scenario.get("digest") or "-")[:16], reform_start_text(m), _log_text(m)]
+
+
+def reform_start_text(m: dict[str, Any]) -> str:
+    """When a run's changes from the baseline began, in words, from its manifest."""
+    start = m.get("reform_start")
+    if start is None:
+        return "from the start of the run (not recorded: an earlier version)"
+    if start == "run":
+        return "from the start of the run"
+    year = m.get("reform_start_year")
+    branch = m.get("branch") or {}
+    if year is None:
+        text = "at the start of the measured window (this is the baseline: nothing changes)"
+    else:
+        text = f"at the start of the measured window (year {_plain(year)})"
+    if branch:
+        text += f", branched from one warm-up of {branch.get('root', 'the root')}"
+    return text
+
+
+def _log_text(m: dict[str, Any]) -> str:
+    if m.get("log_warmup", True):
+        return "the whole run, warm-up included"
+    return "the measured window, with the cases open at its start (marked at_start)"
 
 
 _RUN_LABELS = ("description", "directory", "replications", "seed", "measured years",
                "warm-up years", "childsim version", "git commit", "started (UTC)",
-               "finished (UTC)", "command", "scenario digest")
+               "finished (UTC)", "command", "scenario digest", "reform starts",
+               "journey log")
 
 
 @dataclass
@@ -578,7 +603,12 @@ def _run_section(inputs: Inputs) -> RunSection:
             section.comparisons.append({
                 "name": d.name, "base": str(meta.get("base", "-")),
                 "reps": str(meta.get("reps", "-")), "seed": str(meta.get("seed", "-")),
-                "crn": "yes" if meta.get("common_random_numbers") else "not stated"})
+                "crn": "yes" if meta.get("common_random_numbers") else "not stated",
+                "reform": {"window": "reforms begin at the start of the measured window, on "
+                                     "the settled base",
+                           "run": "reforms apply from the start of the run"}.get(
+                    str(meta.get("reform_start")), "reforms apply from the start of the run "
+                                                   "(not recorded: an earlier version)")})
     for d, indices, manifest in inputs.sensitivities:
         params = manifest.get("params") or indices.get("param", pd.Series()).unique()
         section.sensitivities.append({
