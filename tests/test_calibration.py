@@ -11,9 +11,8 @@ import pytest
 from sim.experiments.backends import LocalBackend
 from sim.experiments.calibration import calibrate, calibrated_parameters, loss, replication_kpis
 from sim.experiments.validation import validate
-from sim.outputs.statistics import summarise
 from sim.outputs.targets import CONFIDENCE_WEIGHT, load_targets
-from sim.outputs.validation import format_table, validation_table, write_validation
+from sim.outputs.validation import format_table, validation_table
 from sim.parameters import SCHEMA
 from sim.scaling import scale_to_population
 from sim.scenario import load_scenario
@@ -65,38 +64,59 @@ def test_loss_is_zero_at_the_targets_and_weighted_by_confidence():
 
 
 def test_validation_verdict_follows_the_targets_not_the_model(tmp_path):
-    """Honesty: changing a target file changes the verdict but not the model's output."""
+    """Honesty: ``validate`` given a target file whose band is moved away from the model's
+    mean changes its verdict on that row (and writes the moved band), while the model's
+    output, every replication's KPIs and the summary, is byte for byte the same."""
     sc = load_scenario("baseline").with_values(SMALL)
-    per_rep = pd.DataFrame([replication_kpis(sc, r, seed=2, warmup=0.5, years=1.0)
-                            for r in range(2)])
-    summary = summarise(per_rep)
-    shipped = load_targets()
-    v1 = validation_table(summary, shipped)
-    # a target band moved so that the model's mean lies inside it, then outside
-    moved = shipped.copy()
+    run = dict(reps=3, max_reps=3, years=1.0, warmup=0.5, seed=2, workers=1)
     k = "referrals_per_year"
-    m = float(summary.loc[k, "mean"])
-    moved.loc[k, ["low", "per_la_value", "high"]] = [m * 0.9, m, m * 1.1]
-    v_in = validation_table(summary, moved)
-    moved.loc[k, ["low", "per_la_value", "high"]] = [m * 2, m * 2.5, m * 3]
-    v_out = validation_table(summary, moved)
-    row = {v: t.set_index("kpi").loc[k, "in_band"] for v, t in
-           (("in", v_in.table), ("out", v_out.table))}
-    assert row == {"in": True, "out": False}
-    assert k not in v_in.failures and k in v_out.failures
+    first = validate(sc, out=tmp_path / "shipped", **run)
+    m = float(first.table.set_index("kpi").loc[k, "mean"])
+    files = {}
+    for name, band in (("in", [m * 0.9, m, m * 1.1]), ("out", [m * 2, m * 2.5, m * 3])):
+        moved = load_targets()
+        moved.loc[k, ["low", "per_la_value", "high"]] = band
+        files[name] = tmp_path / f"targets-{name}.csv"
+        moved.reset_index().to_csv(files[name], index=False)
+    v = {name: validate(sc, out=tmp_path / name, targets=path, **run)
+         for name, path in files.items()}
+    rows = {name: val.table.set_index("kpi").loc[k] for name, val in v.items()}
+    assert rows["in"]["met"] and not rows["out"]["met"]
+    assert k not in v["in"].failures and k in v["out"].failures
+    assert not v["out"].passed
+    written = pd.read_csv(tmp_path / "out" / "validation.csv").set_index("kpi")
+    assert written.loc[k, "low"] == pytest.approx(2 * m) and not written.loc[k, "met"]
     # the model's output is the same whatever the targets say
-    path = tmp_path / "targets.csv"
-    moved.reset_index().to_csv(path, index=False)
-    again = pd.DataFrame([replication_kpis(sc, r, seed=2, warmup=0.5, years=1.0)
-                          for r in range(2)])
-    pd.testing.assert_frame_equal(per_rep, again)
-    v_file = validation_table(summary, path)
-    assert v_file.table.set_index("kpi").loc[k, "in_band"] == False  # noqa: E712
-    assert list(v1.table["kpi"]) == list(shipped.index)
-    text = format_table(v1.table)
-    assert "referrals_per_year" in text and "band" in text
-    out = write_validation(v1, tmp_path / "v")
-    assert out.exists() and (tmp_path / "v" / "validation.png").stat().st_size > 1000
+    for name in ("in", "out"):
+        for f in ["summary.json", *sorted(p.name for p in
+                                          (tmp_path / "shipped" / "replications").glob("*"))]:
+            rel = f if f == "summary.json" else f"replications/{f}"
+            assert ((tmp_path / name / rel).read_bytes()
+                    == (tmp_path / "shipped" / rel).read_bytes()), (name, rel)
+    assert list(first.table["kpi"]) == list(load_targets().index)
+    text = format_table(first.table)
+    assert "referrals_per_year" in text and "band" in text and "rule" in text
+    assert (tmp_path / "shipped" / "validation.png").stat().st_size > 1000
+
+
+def test_each_target_is_judged_by_a_rule_fit_for_its_kind():
+    """Serious case reviews (a handful per replication) pass when their 95% interval
+    overlaps the band; every other KPI when its mean lies in the band."""
+    from sim.outputs.validation import INTERVAL_OVERLAPS_BAND, MEAN_IN_BAND
+
+    targets = load_targets()
+    summary = pd.DataFrame({"mean": targets["high"] * 1.05, "ci_low": targets["high"] * 0.9,
+                            "ci_high": targets["high"] * 1.2, "n": 10})
+    table = validation_table(summary, targets).table.set_index("kpi")
+    assert table.loc["serious_case_reviews_per_year", "rule"] == INTERVAL_OVERLAPS_BAND
+    assert table.loc["serious_case_reviews_per_year", "met"]
+    others = table.drop(index="serious_case_reviews_per_year")
+    assert (others["rule"] == MEAN_IN_BAND).all() and not others["met"].any()
+    # an interval entirely above the band fails the rare-event rule too
+    summary["ci_low"] = targets["high"] * 1.01
+    row = validation_table(summary, targets).table.set_index("kpi").loc[
+        "serious_case_reviews_per_year"]
+    assert not row["met"]
 
 
 @pytest.mark.slow
