@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from sim.clock import DEFAULT_WARMUP_YEARS
 from sim.experiments.backends import LocalBackend
 from sim.experiments.calibration import calibrate, calibrated_parameters, loss, replication_kpis
 from sim.experiments.validation import validate
@@ -119,17 +121,37 @@ def test_each_target_is_judged_by_a_rule_fit_for_its_kind():
     assert not row["met"]
 
 
+#: Seeds of the verdict-stability test.
+VERDICT_SEEDS = range(1, 21)
+
+
 @pytest.mark.slow
-def test_validate_passes_the_high_confidence_targets_at_reduced_size(tmp_path):
-    """The shipped baseline, run by ``validate`` with fewer replications than the default,
-    has every high-confidence target's model mean inside its published band."""
-    v = validate("baseline", reps=6, years=5.0, seed=1, out=tmp_path, workers=2)
-    table = v.table.set_index("kpi")
-    high = table[table["confidence"] == "high"]
-    assert len(high) >= 10 and (high["n"] == 6).all()
-    missed = high.loc[~high["in_band"], ["low", "high", "mean", "ci_low", "ci_high"]]
-    assert missed.empty, missed.to_string()
-    assert (tmp_path / "validation.csv").exists()
+def test_validation_verdict_is_the_same_at_19_of_20_seeds(tmp_path):
+    """``validate`` at its default settings (10 replications, more for serious case
+    reviews if the replication rule asks, of 5 measured years after the default 16-year
+    warm-up) gives the same verdict, pass or fail and the same targets missed, at 19 of
+    20 seeds or more, and that verdict is a pass.
+
+    Cost, measured: a replication of the whole-LA baseline for 21 years is about 9 s of
+    CPU, so 20 seeds of 10 replications are about 30 minutes of CPU, about 15 minutes on 2
+    cores: the longest slow test, kept at the default settings on purpose (a shorter
+    warm-up changes the verdict: after 6 years children looked after are about 13% below
+    their settled level, under the band's floor)."""
+    from collections import Counter
+
+    from sim.experiments.validation import run_validation
+
+    verdicts = {}
+    with LocalBackend(2) as backend:
+        for seed in VERDICT_SEEDS:
+            _, v, _ = run_validation(load_scenario("baseline"), reps=10, seed=seed,
+                                     years=5.0, warmup=DEFAULT_WARMUP_YEARS,
+                                     out_dir=tmp_path / str(seed), backend=backend)
+            verdicts[seed] = (v.passed, tuple(v.failures))
+            shutil.rmtree(tmp_path / str(seed))
+    (common, count), = Counter(verdicts.values()).most_common(1)
+    assert count >= 19, verdicts
+    assert common == (True, ()), verdicts
 
 
 #: Planted values, starting values and the targets (with their confidence) of the recovery

@@ -26,8 +26,9 @@ def _calibrate_arguments(p: argparse.ArgumentParser) -> None:
                         "sim/parameters.py)")
     p.add_argument("--reps", type=positive_int, default=4, metavar="R",
                    help="replications per candidate, independent for each candidate (a "
-                        "count; default: 4, which keeps the loss's noise at the baseline "
-                        "well below 1, see sim/experiments/calibration.py)")
+                        "count; default: 4; the loss's noise at the baseline is then about 2, "
+                        "mostly from serious case reviews, which the emulators average over "
+                        "candidates; see sim/experiments/calibration.py)")
     length_arguments(p, years=3.0)
     seed_argument(p)
     p.add_argument("--max-evals", type=positive_int, default=60, metavar="N",

@@ -52,10 +52,21 @@ independent noise and average it out (with common random numbers every candidate
 share one realisation's bias). ``reps`` is sized so that the noise of the loss is below
 its tolerance: the loss at a point changes by about 1 when one high-confidence KPI moves
 by one half-band, and the standard deviation of the loss over independent sets of
-replications must stay well under that. Measured at the shipped baseline (full-size LA,
-16 warm-up and 5 measured years; 20 replications split into sets) it is
-LOSS_NOISE_BASELINE; in the small-LA recovery test (tests/test_calibration.py) it is
-LOSS_NOISE_SMALL. Replications of a candidate run on the experiment backends.
+replications must stay well under that. Measured:
+
+* in the recovery test (tests/test_calibration.py: a 20,000-child LA, 0.5 + 1.5 years,
+  four targets whose half-bands are at least one replication's standard deviation) the
+  loss at the planted point has a standard deviation of 1.0 with 2 replications, 0.32
+  with 3 and 0.17 with 4 (disjoint sets of 36 replications): 3 are used;
+* at the shipped baseline against the shipped targets (whole LA, 16 + 5 years; sets of 4
+  of 20 replications at seeds 2 and 3) it is about 2 with 4 replications (the default),
+  0.84 without serious case reviews. Every KPI's mean over 4 replications is known to
+  within 0.4 of a half-band except serious case reviews (0.77: a rare event, a handful a
+  replication). The emulators see each candidate's replication variance and average it
+  over neighbouring candidates, which is what makes 4 replications workable; a fit that
+  needs a single candidate's loss to be below 1 needs about 16 (``--reps 16``).
+
+Replications of a candidate run on the experiment backends.
 
 The result is written as a new scenario file over the original, with the identifiability
 table in its header; targets are never edited.
