@@ -272,3 +272,30 @@ def test_scaling_multiplies_capacities_by_the_same_factor():
     assert big["workforce.posts_fte"] == pytest.approx(2 * base["workforce.posts_fte"])
     assert big["front_door.staff_fte"] == pytest.approx(2 * base["front_door.staff_fte"])
     assert big["population.concern_rate_tier2"] == base["population.concern_rate_tier2"]
+
+
+def test_cli_calibrate_prints_and_writes_the_identifiability_table(tmp_path, capsys):
+    """``childsim calibrate`` prints, and writes in the scenario's header, the interval of
+    each fitted parameter consistent with the targets and whether it is identified."""
+    from pathlib import Path
+
+    from sim import cli
+
+    targets = load_targets().loc[["referrals_per_year"]].reset_index()
+    targets.to_csv(tmp_path / "targets.csv", index=False)
+    baseline = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+    small = tmp_path / "small.toml"
+    small.write_text(f'name = "small"\ndescription = "a small LA"\nbase = "{baseline}"\n'
+                     "[population]\nchild_population = 20000\n"
+                     "[workforce]\nposts_fte = 42.0\n[front_door]\nstaff_fte = 4.0\n")
+    out = tmp_path / "fitted.toml"
+    code = cli.main(["calibrate", str(small), "--params", "population.concern_rate_tier2",
+                     "--reps", "2", "--max-evals", "6", "--warmup", "0.1", "--years", "0.25",
+                     "--workers", "1", "--targets", str(tmp_path / "targets.csv"),
+                     "--out", str(out), "--quiet"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "Identifiability" in printed and "population.concern_rate_tier2" in printed
+    header = out.read_text()
+    assert "# Identifiability" in header and "history matching" in header
+    assert load_scenario(out)["population.concern_rate_tier2"] > 0

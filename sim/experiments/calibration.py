@@ -271,6 +271,8 @@ class Emulators:
     def loss(self, u: np.ndarray) -> np.ndarray:
         """The emulated loss at each point."""
         mu, _ = self.predict(u)
+        if mu.empty:
+            return np.zeros(len(np.atleast_2d(u)))
         t = self.used.loc[mu.columns]
         return (t["w"] * ((mu - t["z"]) / t["half"]) ** 2).sum(axis=1).to_numpy()
 
@@ -306,10 +308,11 @@ def _pool(d: int, kept: np.ndarray, rng: np.random.Generator, size: int) -> np.n
 
 
 def _wave_sizes(n: int, waves: int) -> list[int]:
-    """Split ``n`` evaluations into waves: half in the first, the rest shared evenly."""
+    """Split ``n`` evaluations into waves: half in the first (at least 3, enough to fit an
+    emulator), the rest shared evenly."""
     if waves <= 1 or n < 4:
         return [n]
-    first = max(n // 2, 2)
+    first = max(n // 2, 3)
     rest = n - first
     sizes = [rest // (waves - 1)] * (waves - 1)
     sizes[-1] += rest - sum(sizes)
