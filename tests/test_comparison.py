@@ -204,19 +204,20 @@ def test_cli_compare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 
 
 @pytest.mark.slow
-def test_common_random_numbers_on_longer_runs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("seed", [1, 4])
+def test_common_random_numbers_on_longer_runs(tmp_path: Path, seed) -> None:
     """A court reform on 1 + 3 years of the full-size baseline: pairing narrows the
-    intervals of the stocks the court feeds (children looked after, children in need) and
-    of most KPIs overall. (Children are in proceedings from the first day, so the change
-    reaches the rest of the system within weeks and the shared streams fall out of step
-    there: the front door's intervals are about as wide paired as unpaired.)"""
+    intervals of the stocks the court feeds, children looked after and children in need.
+    A claim about every seed: over seeds 1 to 6 the ratio of the paired to the unpaired
+    half-width was 0.34 to 0.52 for children looked after and 0.36 to 0.83 for children in
+    need (checked here at two of them). Nothing is claimed of the other KPIs: children are
+    in proceedings from the first day, so the change reaches the rest of the system within
+    weeks and the shared streams fall out of step there (the front door's intervals are
+    about as wide paired as unpaired, and narrower at some seeds only)."""
     base = load_scenario("baseline")
     slower = base.with_values({"court.sitting_days_per_week": 6.0}, name="fewer-court-days")
     comp = comparison.run_comparison(base, [slower], reps=4, years=3.0, warmup=1.0,
-                                     out_dir=tmp_path, workers=2)
+                                     seed=seed, out_dir=tmp_path, workers=2)
     rows = comp.table[~comp.table["is_base"]].set_index("kpi")
     for kpi in ("looked_after_open", "cin_open"):
         assert rows.loc[kpi, "diff_half_width"] < rows.loc[kpi, "welch_half_width"], kpi
-    both = rows.dropna(subset=["diff_half_width", "welch_half_width"])
-    both = both[both["welch_half_width"] > 0]
-    assert (both["diff_half_width"] < both["welch_half_width"]).mean() > 0.5
