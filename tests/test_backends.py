@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from needs import require_module
 
 from sim.experiments import backends
 from sim.experiments import runs as experiment
@@ -25,7 +26,7 @@ def small():
 
 @pytest.fixture(scope="module")
 def dask_backend():
-    pytest.importorskip("distributed")
+    require_module("distributed")
     with backends.DaskBackend(workers=2) as backend:
         yield backend
 

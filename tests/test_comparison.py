@@ -59,21 +59,25 @@ def test_compare_frames_pairs_by_replication_and_handles_missing() -> None:
         comparison.compare_frames({"b": base}, "x")
 
 
-def test_common_random_numbers_narrow_the_interval(tmp_path: Path, small) -> None:
+@pytest.mark.parametrize("seed", [3, 4, 7])
+def test_common_random_numbers_narrow_the_interval(tmp_path: Path, small, seed) -> None:
     """The point of CRN: the paired interval of the real model's difference is narrower
-    than the unpaired (Welch) interval of the same runs."""
+    than the unpaired (Welch) interval of the same runs, for referrals, children in need
+    and children looked after. A claim about every seed: over seeds 1 to 10 the ratio of
+    the paired to the unpaired half-width was at most 0.68 for referrals, 0.43 for children
+    in need and 0.16 for children looked after (checked here at three of them)."""
     fewer = small.with_values({"court.sitting_days_per_week": 5.0}, name="fewer-court-days")
-    comp = comparison.run_comparison(small, [fewer], reps=5, seed=3, out_dir=tmp_path,
+    comp = comparison.run_comparison(small, [fewer], reps=5, seed=seed, out_dir=tmp_path,
                                      workers=2, **SHORT)
     rows = comp.table[~comp.table["is_base"]].set_index("kpi")
-    for kpi in ("referrals_per_year", "cin_open"):
+    for kpi in ("referrals_per_year", "cin_open", "looked_after_open"):
         paired, welch = rows.loc[kpi, "diff_half_width"], rows.loc[kpi, "welch_half_width"]
         assert paired < welch, (kpi, paired, welch)
         assert rows.loc[kpi, "n_pairs"] == 5
     # same seed and replication numbers for both scenarios
     for name in ("small", "fewer-court-days"):
         manifest = json.loads((tmp_path / name / "manifest.json").read_text())
-        assert manifest["seed"] == 3 and manifest["reps"] == 5
+        assert manifest["seed"] == seed and manifest["reps"] == 5
     saved = pd.read_csv(tmp_path / "comparison.csv")
     assert len(saved) == len(comp.table)
     meta = json.loads((tmp_path / "comparison.json").read_text())
@@ -202,22 +206,23 @@ def test_cli_compare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 
 
 @pytest.mark.slow
-def test_common_random_numbers_on_longer_runs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("seed", [1, 4])
+def test_common_random_numbers_on_longer_runs(tmp_path: Path, seed) -> None:
     """A court reform on 1 + 3 years of the full-size baseline: pairing narrows the
-    intervals of the stocks the court feeds (children looked after, children in need) and
-    of most KPIs overall. (Children are in proceedings from the first day, so the change
-    reaches the rest of the system within weeks and the shared streams fall out of step
-    there: the front door's intervals are about as wide paired as unpaired.)"""
+    intervals of the stocks the court feeds, children looked after and children in need.
+    A claim about every seed: over seeds 1 to 6 the ratio of the paired to the unpaired
+    half-width was 0.34 to 0.52 for children looked after and 0.36 to 0.83 for children in
+    need (checked here at two of them). Nothing is claimed of the other KPIs: children are
+    in proceedings from the first day, so the change reaches the rest of the system within
+    weeks and the shared streams fall out of step there (the front door's intervals are
+    about as wide paired as unpaired, and narrower at some seeds only)."""
     base = load_scenario("baseline")
     slower = base.with_values({"court.sitting_days_per_week": 6.0}, name="fewer-court-days")
     comp = comparison.run_comparison(base, [slower], reps=4, years=3.0, warmup=1.0,
-                                     out_dir=tmp_path, workers=2)
+                                     seed=seed, out_dir=tmp_path, workers=2)
     rows = comp.table[~comp.table["is_base"]].set_index("kpi")
     for kpi in ("looked_after_open", "cin_open"):
         assert rows.loc[kpi, "diff_half_width"] < rows.loc[kpi, "welch_half_width"], kpi
-    both = rows.dropna(subset=["diff_half_width", "welch_half_width"])
-    both = both[both["welch_half_width"] > 0]
-    assert (both["diff_half_width"] < both["welch_half_width"]).mean() > 0.5
 
 
 def test_a_measure_the_policy_abolishes_is_not_applicable_never_a_change():

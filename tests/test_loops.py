@@ -22,11 +22,18 @@ from sim.outputs.statistics import paired_difference
 from sim.scenario import ScenarioError, load_scenario
 
 REPS = 5
+#: Seed of the direction tests (tests/test_seed_robustness.py reruns them at others).
+SEED = 11
 
 
 @pytest.fixture(scope="module")
 def small():
     """Half an average LA, to keep each replication near a second."""
+    return half_la()
+
+
+def half_la():
+    """Half an average LA."""
     return load_scenario("baseline").with_values({
         "population.child_population": 36_500, "workforce.posts_fte": 77.0,
         "front_door.staff_fte": 7.0, "supervision.managers": 10.0,
@@ -34,11 +41,11 @@ def small():
     })
 
 
-def _runs(scenario, years: float, journeys: bool = False, reps: int = REPS):
+def _runs(scenario, years: float, journeys: bool = False, reps: int = REPS, seed: int = SEED):
     out = []
     for rep in range(reps):
         batches: list[pa.RecordBatch] = []
-        stocks = simulate(scenario, rep=rep, seed=11, warmup_years=0.0, years=years,
+        stocks = simulate(scenario, rep=rep, seed=seed, warmup_years=0.0, years=years,
                           journey_sink=batches.append if journeys else None)
         table = pa.Table.from_batches(batches) if journeys else None
         out.append((stocks, table))
@@ -64,14 +71,18 @@ def _count(table, event: str, y0: float, y1: float) -> int:
 
 
 def _both(scenario, key: str, overrides: dict, years: float, journeys: bool = False,
-          reps: int = REPS):
+          reps: int = REPS, seed: int = SEED):
     on = scenario.with_values({**overrides, f"loops.{key}": True})
     off = scenario.with_values({**overrides, f"loops.{key}": False})
-    return _runs(on, years, journeys, reps), _runs(off, years, journeys, reps)
+    return (_runs(on, years, journeys, reps, seed), _runs(off, years, journeys, reps, seed))
 
 
 @pytest.mark.slow
 def test_workforce_spiral_turns_a_surge_into_leavers(small):
+    workforce_spiral_turns_a_surge_into_leavers(small, SEED)
+
+
+def workforce_spiral_turns_a_surge_into_leavers(small, seed: int) -> None:
     """R1: a surge of concerns during a recruitment freeze (after two years, once
     caseloads have built up) raises stress; with the loop on, turnover rises (more
     leavers), fewer staff stay in post and those who stay hold more cases."""
@@ -81,7 +92,7 @@ def test_workforce_spiral_turns_a_surge_into_leavers(small):
                 # a lower manageable caseload, so that the young system feels the surge
                 "workforce_dynamics.manageable_caseload": 10.0}
     full = load_scenario("baseline")  # a whole LA: twice the posts, so twice the leavers
-    on, off = _both(full, "workforce_spiral", stimulus, years=3.0, reps=8)
+    on, off = _both(full, "workforce_spiral", stimulus, years=3.0, reps=8, seed=seed)
     leavers, half = _paired(on, off, lambda s, _: _window(s, 1.5, 3.0)["leavers_in_month"].sum())
     assert leavers - half > 0, (leavers, half)
     staff, half = _paired(on, off, lambda s, _: _window(s, 2.0, 3.0)["staff_in_post"].mean())
@@ -92,9 +103,13 @@ def test_workforce_spiral_turns_a_surge_into_leavers(small):
 
 @pytest.mark.slow
 def test_procedure_creep_takes_time_from_direct_work(small):
+    procedure_creep_takes_time_from_direct_work(small, SEED)
+
+
+def procedure_creep_takes_time_from_direct_work(small, seed: int) -> None:
     """R2: a jump in pressure ratchets prescription up, which takes hours from direct work."""
     shock = {"shocks.pressure_year": 0.5, "shocks.pressure_size": 1.0}
-    on, off = _both(small, "procedure_creep", shock, years=2.0)
+    on, off = _both(small, "procedure_creep", shock, years=2.0, seed=seed)
     presc, half = _paired(on, off, lambda s, _: _window(s, 0.6, 2.0)["prescription"].mean())
     assert presc - half > 0, (presc, half)
     direct, half = _paired(on, off, lambda s, _: _window(s, 0.6, 2.0)["direct_share"].mean())
@@ -103,10 +118,15 @@ def test_procedure_creep_takes_time_from_direct_work(small):
 
 @pytest.mark.slow
 def test_systems_approach_weakens_procedure_creep(small):
+    systems_approach_weakens_procedure_creep(small, SEED)
+
+
+def systems_approach_weakens_procedure_creep(small, seed: int) -> None:
     """R2 lever: systems-approach SCRs weaken the pressure-to-prescription link."""
     shock = {"shocks.pressure_year": 0.5, "shocks.pressure_size": 1.0}
-    blame = _runs(small.with_values(shock), 2.0)
-    systems = _runs(small.with_values({**shock, "pressure.systems_approach_scr": True}), 2.0)
+    blame = _runs(small.with_values(shock), 2.0, seed=seed)
+    systems = _runs(small.with_values({**shock, "pressure.systems_approach_scr": True}), 2.0,
+                    seed=seed)
     diff, half = _paired(systems, blame,
                          lambda s, _: _window(s, 0.6, 2.0)["prescription"].mean())
     assert diff + half < 0, (diff, half)
@@ -114,9 +134,13 @@ def test_systems_approach_weakens_procedure_creep(small):
 
 @pytest.mark.slow
 def test_defensive_practice_brings_more_referrals_and_s47(small):
+    defensive_practice_brings_more_referrals_and_s47(small, SEED)
+
+
+def defensive_practice_brings_more_referrals_and_s47(small, seed: int) -> None:
     """R3: pressure lowers thresholds: more referrals and more section 47 enquiries."""
     shock = {"shocks.pressure_year": 0.5, "shocks.pressure_size": 1.0}
-    on, off = _both(small, "defensive_practice", shock, years=1.5, journeys=True)
+    on, off = _both(small, "defensive_practice", shock, years=1.5, journeys=True, seed=seed)
     refs, half = _paired(on, off, lambda _, t: _count(t, "referral", 0.5, 1.5))
     assert refs - half > 0, (refs, half)
     s47, half = _paired(on, off, lambda _, t: _count(t, "strategy_discussion", 0.5, 1.5))
@@ -125,21 +149,30 @@ def test_defensive_practice_brings_more_referrals_and_s47(small):
 
 @pytest.mark.slow
 def test_early_help_loop_keeps_contacts_from_the_front_door(small):
+    early_help_loop_keeps_contacts_from_the_front_door(small, SEED)
+
+
+def early_help_loop_keeps_contacts_from_the_front_door(small, seed: int) -> None:
     """B1: with a community team, consultations keep low needs out of the front door."""
     team = {"community_team.fte": 6.0}
-    on, off = _both(small, "early_help", team, years=1.5, journeys=True)
+    on, off = _both(small, "early_help", team, years=1.5, journeys=True, seed=seed)
     contacts, half = _paired(on, off, lambda _, t: _count(t, "contact", 0.25, 1.5))
     assert contacts + half < 0, (contacts, half)
 
 
 @pytest.mark.slow
 def test_announced_inspections_take_direct_time(small):
+    announced_inspections_take_direct_time(small, SEED)
+
+
+def announced_inspections_take_direct_time(small, seed: int) -> None:
     """Inspection regime: announced inspections pull hours into compliance; unannounced
     ones do not."""
-    on, off = _both(small, "inspection_regime", {}, years=2.0)
+    on, off = _both(small, "inspection_regime", {}, years=2.0, seed=seed)
     direct, half = _paired(on, off, lambda s, _: s["direct_share"].mean())
     assert direct + half < 0, (direct, half)
-    unannounced = _runs(small.with_values({"inspection.regime": "unannounced"}), 2.0)
+    unannounced = _runs(small.with_values({"inspection.regime": "unannounced"}), 2.0,
+                        seed=seed)
     assert all((s["compliance_share"] == 0).all() for s, _ in unannounced)
     assert any((s["compliance_share"] > 0).any() for s, _ in on)
 
@@ -179,10 +212,20 @@ def test_unknown_loop_key_lists_the_valid_ones(tmp_path):
         assert key in message
 
 
+#: The direction claims, each a function of (half-size LA, seed).
+DIRECTIONS = [workforce_spiral_turns_a_surge_into_leavers,
+              procedure_creep_takes_time_from_direct_work,
+              systems_approach_weakens_procedure_creep,
+              defensive_practice_brings_more_referrals_and_s47,
+              early_help_loop_keeps_contacts_from_the_front_door,
+              announced_inspections_take_direct_time]
+
+
 #: Years after the warm-up compared for drift: two windows of 7 years each.
 STABLE_WINDOW = 7.0
-#: Largest relative change of a stock's mean between the two windows.
-STABLE_TOLERANCE = 0.10
+#: Largest relative change of a stock's mean between the two windows: the largest drift
+#: measured over the stocks below is about 3.3%, so 5% holds with margin.
+STABLE_TOLERANCE = 0.05
 
 
 def _from_start(rep: int, scenario, years: float):
@@ -195,7 +238,7 @@ def _from_start(rep: int, scenario, years: float):
 def test_baseline_is_stable_and_a_shock_decays():
     """Stability: with all loops on, the baseline does not drift after its warm-up (the
     default, 16 years): over the 14 years that follow, the means over 8 replications of
-    key stocks in the first 7 and the last 7 years agree within 10%; and a pressure
+    key stocks in the first 7 and the last 7 years agree within 5%; and a pressure
     shock a year after the warm-up has decayed 4 years later (pressure within 0.15 of
     the unshocked runs, on the mean of 4 replications).
 

@@ -419,7 +419,7 @@ def test_serious_incidents_are_counted_and_never_on_protective_plans(baseline):
     inc = _incident_checks(stocks, frame(table))
     assert len(inc) > 50
     assert not inc["stage"].isin(list(PROTECTED_STAGES)).any()
-    # (that every incident is to a child at tier 3 not yet left: see the xfail below)
+    # (that every incident is to a child at tier 3 not yet left: see the next test)
 
 
 def test_screened_out_children_at_risk_have_no_second_harm_clock(baseline):

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from markupsafe import escape
+from needs import require_file
 from tiny_runs import SCENARIOS, tiny_runs
 
 from sim.cli.report import arguments as add_report_arguments
@@ -348,9 +349,8 @@ def _chromium(args: list[str], tmp: Path) -> subprocess.CompletedProcess:
                           cwd=tmp)
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="headless Chromium (/usr/bin/chromium, "
-                    "Debian package chromium) is not installed")
 def test_report_renders_in_headless_chromium(full, tmp_path):
+    require_file(CHROMIUM, "headless Chromium (Debian package chromium)")
     from PIL import Image
 
     path = full[0].resolve()

@@ -26,15 +26,17 @@ def _calibrate_arguments(p: argparse.ArgumentParser) -> None:
                    help="dotted keys to fit (default: those marked calibrated in "
                         "sim/parameters.py)")
     p.add_argument("--reps", type=positive_int, default=4, metavar="R",
-                   help="replications per candidate, the same for every candidate (common "
-                        "random numbers; a count; default: 4)")
+                   help="replications per candidate, independent for each candidate (a "
+                        "count; default: 4; the loss's noise at the baseline is then about 2, "
+                        "mostly from serious case reviews, which the emulators average over "
+                        "candidates; see sim/experiments/calibration.py)")
     length_arguments(p, years=3.0)
     seed_argument(p)
     p.add_argument("--max-evals", type=positive_int, default=60, metavar="N",
                    help="budget of candidate evaluations (a count; default: 60)")
-    p.add_argument("--method", choices=("least-squares", "nelder-mead"),
-                   default="least-squares",
-                   help="search method of scipy.optimize (default: least-squares)")
+    p.add_argument("--waves", type=positive_int, default=3, metavar="N",
+                   help="waves of history matching the budget is spent in (a count; "
+                        "default: 3)")
     p.add_argument("--targets", type=path_arg, default=None, metavar="CSV",
                    help="targets file (default: the shipped England 2010-11 figures)")
     p.add_argument("--out", type=path_arg, default=None, metavar="PATH",
@@ -53,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from sim.experiments.calibration import (
         calibrate,
         calibrated_parameters,
+        format_identifiability,
         write_calibrated_scenario,
     )
     from sim.outputs.targets import load_targets
@@ -77,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         with open_backend(args) as backend:
             result = calibrate(scenario, params=params, targets=targets, reps=args.reps,
                                seed=args.seed, warmup=args.warmup, years=args.years,
-                               max_evals=args.max_evals, backend=backend, method=args.method,
+                               max_evals=args.max_evals, backend=backend, waves=args.waves,
                                progress=progress)
     except ValueError as exc:
         return error(exc)
@@ -97,6 +100,14 @@ def run(args: argparse.Namespace) -> int:
           f"evaluations")
     for key, value in result.values.items():
         print(f"  {key:40s} {scenario[key]!r:>12} -> {value:.6g}")
+    print("\nIdentifiability: the values of each parameter consistent with the targets "
+          "(history matching, implausibility <= 3); identified when they span less than "
+          "half its plausible range\n")
+    print(format_identifiability(result, prefix="  "))
+    missing = [k for k, r in result.identifiability.iterrows() if not r["identified"]]
+    if missing:
+        print(f"\nnot pinned down by the targets (the fitted value is one of many that fit): "
+              f"{', '.join(missing)}")
     print(f"fitted scenario written to {out}")
     return EXIT_OK
 

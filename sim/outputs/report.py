@@ -472,7 +472,8 @@ def _validation_sentence(inputs: Inputs) -> str | None:
     if table.empty or "required" not in table.columns:
         return None
     required = table[table["required"].map(lambda v: _truth(v) is True)]
-    met = int(required["in_band"].map(lambda v: _truth(v) is True).sum())
+    verdict = "met" if "met" in required.columns else "in_band"
+    met = int(required[verdict].map(lambda v: _truth(v) is True).sum())
     return (f"The baseline reproduces {met} of the {len(required)} England 2010-11 figures it "
             "is calibrated to (high and medium confidence; see Validation). The figures judge "
             "only the baseline: reforms are meant to move away from them.")
@@ -940,7 +941,8 @@ def _validation_section(inputs: Inputs) -> ValidationSection | None:
     missed: list[str] = []
     for _, r in table.iterrows():
         lab = kpi_label(str(r["kpi"]))
-        inside, needed = _truth(r.get("in_band")), _truth(r.get("required"))
+        inside = _truth(r.get("met", r.get("in_band")))  # met: by the row's own rule
+        needed = _truth(r.get("required"))
         if inside is None:
             mark = "-"
         elif inside:
