@@ -789,9 +789,16 @@ def _kpi_section(inputs: Inputs) -> KpiSection | None:
             if show_band:
                 cells.append("" if t is None else (
                     f"{fmt_interval(t['low'], t['high'], lab)} ({t.get('confidence', '')})"))
+            means = {n: _finite((summaries[n].get(kpi) or {}).get("mean")) for n in names}
+            exists = any(math.isfinite(m) and m > 0 for m in means.values())
             for name in part:
                 s = summaries[name].get(kpi) or {}
-                mean = _finite(s.get("mean"))
+                mean = means[name]
+                if lab.policy_specific and exists and not (math.isfinite(mean) and mean > 0):
+                    # a measure this scenario's policy abolishes: zero or undefined here,
+                    # present in another scenario of the report
+                    cells.append(Estimate(NOT_APPLICABLE, na=True))
+                    continue
                 mark = ""
                 if t is not None and name in judged and math.isfinite(mean):
                     mark = "in" if float(t["low"]) <= mean <= float(t["high"]) else "out"
