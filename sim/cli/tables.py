@@ -13,7 +13,9 @@ from typing import Any
 
 from sim.outputs.numbers import sig3, value_kind
 
-CALIBRATION_FILE = "data/calibration/england-2010-11.csv"
+#: The shipped target files (as :data:`sim.outputs.targets.TARGET_FILES`).
+CALIBRATION_FILES: tuple[str, ...] = ("data/calibration/england-2010-11.csv",
+                                      "data/calibration/care-flows-2010-11.csv")
 
 
 @dataclass(frozen=True)
@@ -30,9 +32,12 @@ class Target:
 
 def calibration_targets() -> dict[str, Target]:
     """The calibration targets shipped with the package, by KPI name."""
-    text = resources.files("sim").joinpath(CALIBRATION_FILE).read_text(encoding="utf-8")
     targets: dict[str, Target] = {}
-    for row in csv.DictReader(io.StringIO(text)):
+    rows = []
+    for name in CALIBRATION_FILES:
+        text = resources.files("sim").joinpath(name).read_text(encoding="utf-8")
+        rows.extend(csv.DictReader(io.StringIO(text)))
+    for row in rows:
         try:
             targets[row["kpi"]] = Target(
                 row["kpi"], row["unit"], float(row["per_la_value"]), float(row["low"]),
