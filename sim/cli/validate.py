@@ -38,7 +38,7 @@ def _validate_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sim.experiments.runs import ExperimentError, run_experiment
-    from sim.experiments.validation import format_table, validation_table, write_validation
+    from sim.outputs.validation import format_table, validation_table, write_validation
 
     (scenario,) = load_scenarios([args.scenario])
     out = args.out or Path("results") / f"validate-{scenario.name}"
