@@ -9,12 +9,10 @@ every interval) at its natural width."""
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from sim.outputs.labels import (
@@ -26,8 +24,6 @@ from sim.outputs.labels import (
     kpi_label,
 )
 from sim.outputs.numbers import sig3, value_kind
-
-CALIBRATION_FILE = "data/calibration/england-2010-11.csv"
 
 
 @dataclass(frozen=True)
@@ -43,16 +39,19 @@ class Target:
 
 
 def calibration_targets() -> dict[str, Target]:
-    """The calibration targets shipped with the package, by KPI name."""
-    text = resources.files("sim").joinpath(CALIBRATION_FILE).read_text(encoding="utf-8")
+    """The calibration targets shipped with the package
+    (:func:`sim.outputs.targets.load_targets`), by KPI name."""
+    from sim.outputs.targets import load_targets
+
     targets: dict[str, Target] = {}
-    for row in csv.DictReader(io.StringIO(text)):
+    for kpi, row in load_targets().iterrows():
         try:
-            targets[row["kpi"]] = Target(
-                row["kpi"], row["unit"], float(row["per_la_value"]), float(row["low"]),
-                float(row["high"]), row.get("confidence", "") or "",
+            targets[str(kpi)] = Target(
+                str(kpi), str(row["unit"]), float(row["per_la_value"]), float(row["low"]),
+                float(row["high"]),
+                row["confidence"] if isinstance(row.get("confidence"), str) else "",
             )
-        except (KeyError, ValueError):
+        except (KeyError, TypeError, ValueError):
             continue
     return targets
 

@@ -32,7 +32,6 @@ import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -1124,15 +1123,16 @@ def loop_figure(values: Any) -> Figure:
 
 # -- validation --------------------------------------------------------------------------------
 
-CALIBRATION_FILE = "data/calibration/england-2010-11.csv"
 VALIDATION_COLUMNS: tuple[str, ...] = ("kpi", "unit", "low", "high", "confidence", "mean",
                                        "ci_low", "ci_high", "in_band")
 
 
 def read_targets() -> pd.DataFrame:
-    """The calibration targets shipped with the package (``england-2010-11.csv``)."""
-    text = resources.files("sim").joinpath(CALIBRATION_FILE).read_text(encoding="utf-8")
-    return pd.read_csv(io.StringIO(text))
+    """The calibration targets shipped with the package
+    (:func:`sim.outputs.targets.load_targets`), one row per KPI."""
+    from sim.outputs.targets import load_targets
+
+    return load_targets().reset_index()
 
 
 def validation_table(summary: Mapping[str, Mapping[str, Any]] | pd.DataFrame,
