@@ -58,9 +58,12 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         capture_output=True, text=True, check=True).stdout.strip())
     deps = [p for p in [*site.getsitepackages(), sysconfig.get_path("purelib"),
                         sysconfig.get_path("platlib")] if Path(p).is_dir()]
+    # The wheel goes in first, while the fresh environment sees nothing else: were the
+    # outer environment (which may hold this package, installed from the same checkout)
+    # already on its path, pip would call the requirement satisfied and install nothing.
+    _run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index",
+          "--ignore-installed", str(wheel)], cwd=base, env=env)
     (purelib / "childsim-test-deps.pth").write_text("\n".join(dict.fromkeys(deps)) + "\n")
-    _run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
-         cwd=base, env=env)
     work = base / "empty"
     work.mkdir()
     tmp = base / "tmp"
