@@ -17,12 +17,11 @@ MONTH: float = YEAR / 12.0
 WEEK: float = 7.0
 #: Calendar days per working day (5 working days in 7 calendar days).
 CALENDAR_PER_WORKING_DAY: float = 7.0 / 5.0
-#: Default warm-up, in years. A run starts from a simplified state (stocks of plans, care
-#: and proceedings, but no case histories and an empty community); the baseline's slowest
-#: stock, children looked after, is mostly settled after about 15 years (``childsim warmup
-#: baseline --stock stage_looked_after --years 30 --reps 8`` suggests 14.6 years, with a
-#: warning that the stock still rises slowly), and KPIs are counted after that.
-DEFAULT_WARMUP_YEARS: float = 16.0
+#: Default warm-up, in years. A run starts from a settled, age-structured state (children
+#: already in the community, early help, on plans, in proceedings and looked after, by
+#: age and legal status, mid-spell); ``childsim warmup`` (MSER-5) on the baseline's
+#: stocks chooses it (see the README), and KPIs are counted after it.
+DEFAULT_WARMUP_YEARS: float = 5.0
 
 
 def working_days_to_days(wd: float) -> float:

@@ -123,6 +123,23 @@ SCHEMA: dict[str, Param] = {
         _PER_YEAR, 0, 365, (0.2, 2), "Hazard that an unmet tier-2 need resolves unaided"),
     "population.resolution_rate_tier3": _p(
         _PER_YEAR, 0, 365, (0.05, 1), "Hazard that an unmet tier-3 need resolves unaided"),
+    "population.concern_age_weight_under1": _p(
+        "1", 0, 20, (1.0, 3.0),
+        "Concern rate per child under 1 relative to the all-ages rate (before normalising)"),
+    "population.concern_age_weight_1_4": _p(
+        "1", 0, 20, (0.6, 1.4), "Concern rate per child aged 1-4 relative to the all-ages rate"),
+    "population.concern_age_weight_5_9": _p(
+        "1", 0, 20, (0.6, 1.4), "Concern rate per child aged 5-9 relative to the all-ages rate"),
+    "population.concern_age_weight_10_15": _p(
+        "1", 0, 20, (0.6, 1.4),
+        "Concern rate per child aged 10-15 relative to the all-ages rate"),
+    "population.concern_age_weight_16_17": _p(
+        "1", 0, 20, (0.5, 1.5),
+        "Concern rate per child aged 16-17 relative to the all-ages rate"),
+    "population.infant_factor_tier3": _p(
+        "1", 0, 50, (1.0, 6.0),
+        "Further multiplier of the under-1 rate for tier-3 concerns (risk before and soon "
+        "after birth)"),
     "population.recurrence_share_met": _share(
         "Share of children whose need, once met by help, later recurs", (0.05, 0.4)),
     "population.recurrence_delay_days": _p(
@@ -188,6 +205,9 @@ SCHEMA: dict[str, Param] = {
         "Chance early help meets a tier-1 need", (0.4, 0.85)),
     "early_help.success_tier2": _share(
         "Chance early help meets a tier-2 need", (0.1, 0.5)),
+    "early_help.initial": _p(
+        "children per 10,000", 0, 2000, (100, 300),
+        "Children in early help at the start of the run"),
     "early_help.step_up_share": _share(
         "Share of unmet early-help cases at tier 2+ that early help refers on", (0.3, 0.9)),
     # workforce --------------------------------------------------------------------------------
@@ -318,10 +338,6 @@ SCHEMA: dict[str, Param] = {
         (0.05, 0.4)),
     "protection.proceedings_after_months": _p(
         "months", 0, 60, (3, 12), "Months on a plan before pre-proceedings are considered"),
-    "protection.looked_after_exit_rate": _p(
-        _PER_YEAR, 0, 12, (0.2, 0.8), "Hazard that a voluntarily accommodated child leaves care"),
-    "protection.care_order_exit_rate": _p(
-        _PER_YEAR, 0, 12, (0.05, 0.4), "Hazard that a child on a care order leaves care"),
     "protection.initial_looked_after": _p(
         "children per 10,000", 0, 1000, (40, 70),
         "Children looked after at the start of the run"),
@@ -331,7 +347,80 @@ SCHEMA: dict[str, Param] = {
     "protection.initial_cp_plans": _p(
         "children per 10,000", 0, 1000, (20, 50),
         "Children on child protection plans at the start of the run"),
+    # care (children looked after) ----------------------------------------------------------
+    "care.emergency_threshold": _p(
+        "tiers", -5, 10, (3.3, 4.3),
+        "Judged risk at a strategy discussion (true tier + conference noise) at which the "
+        "child is removed at once (police protection or an emergency protection order)"),
+    "care.emergency_threshold_infant": _p(
+        "tiers", -5, 10, (2.6, 3.8),
+        "As emergency_threshold, for a baby under 1 (risk to a baby is more immediate; "
+        "removal at birth after a pre-birth assessment)"),
+    "care.adolescent_return_factor": _p(
+        "1", 0, 5, (0.1, 1.0),
+        "Multiplier of the return-home hazard of a voluntarily accommodated adolescent"),
+    "care.voluntary_proceedings_rate": _p(
+        _PER_YEAR, 0, 10, (0.1, 1.5),
+        "Hazard that the LA applies to court for a voluntarily accommodated child below the "
+        "adolescent age"),
+    "care.breakdown_rate": _p(
+        _PER_YEAR, 0, 10, (0.005, 0.1),
+        "Hazard that care at home breaks down for a child on a plan at tier 2 or more, "
+        "before the adolescent factor (the child is accommodated, section 20)"),
+    "care.adolescent_factor": _p(
+        "1", 0, 50, (1.0, 8.0), "Multiplier of the breakdown hazard from the adolescent age"),
+    "care.adolescent_age": _p(
+        "years", 0, 18, (11, 14), "Age from which the adolescent factor applies"),
+    "care.return_breakdown_rate": _p(
+        _PER_YEAR, 0, 10, (0.1, 1.0),
+        "Hazard that a return home from care breaks down, while the plan supporting it lasts"),
+    "care.voluntary_return_rate": _p(
+        _PER_YEAR, 0, 20, (0.3, 2.0),
+        "Hazard that a voluntarily accommodated child (section 20) returns home"),
+    "care.order_return_rate": _p(
+        _PER_YEAR, 0, 10, (0.02, 0.3),
+        "Hazard that a child on a care order returns home (order discharged, or placed with "
+        "parents)"),
+    "care.order_family_rate": _p(
+        _PER_YEAR, 0, 10, (0.02, 0.3),
+        "Hazard that a child on a care order leaves to special guardianship or another "
+        "order placing the child with family"),
+    "care.leaving_16_17_rate": _p(
+        _PER_YEAR, 0, 10, (0.1, 1.0),
+        "Hazard from the 16th birthday that a child on a care order or accommodated leaves "
+        "care (independent or semi-independent living)"),
+    "care.adoption_delay_months": _p(
+        "months", 2.3, 120, (8, 20),
+        "Mean time from a placement order to adoption (at least the ten weeks' placement)"),
+    "care.adoption_max_age": _p(
+        "years", 0, 18, (4, 7),
+        "Children this old or older at the final hearing get no placement order"),
+    "care.initial_order_share": _share(
+        "Share of children looked after at the start who are on care orders (the rest are "
+        "accommodated; placement orders below)", (0.5, 0.8)),
+    "care.initial_placement_share": _share(
+        "Share of children under the adoption age looked after at the start who are on "
+        "placement orders", (0.1, 0.6)),
+    "care.initial_age_under1": _p(
+        "1", 0, 100, None, "Relative number of children looked after at the start aged under 1"),
+    "care.initial_age_1_4": _p(
+        "1", 0, 100, None, "Relative number of children looked after at the start aged 1-4"),
+    "care.initial_age_5_9": _p(
+        "1", 0, 100, None, "Relative number of children looked after at the start aged 5-9"),
+    "care.initial_age_10_15": _p(
+        "1", 0, 100, None, "Relative number of children looked after at the start aged 10-15"),
+    "care.initial_age_16_17": _p(
+        "1", 0, 100, None, "Relative number of children looked after at the start aged 16-17"),
     # court ------------------------------------------------------------------------------------
+    "court.interim_removal_share": _share(
+        "Chance the court removes a child living at home on an interim care order at the "
+        "first hearing", (0.3, 0.9)),
+    "court.family_order_share": _share(
+        "Share of orders that are special guardianship or other orders placing the child "
+        "with family", (0.1, 0.4)),
+    "court.placement_order_share": _share(
+        "Share of orders for a child below the adoption age that are placement orders",
+        (0.2, 0.9)),
     "court.initial_proceedings": _p(
         "children per 10,000", 0, 1000, (4, 15),
         "Children in care proceedings at the start of the run"),
@@ -359,7 +448,9 @@ SCHEMA: dict[str, Param] = {
     "court.time_limit_weeks": _p(
         "weeks", 0, 520, None,
         "Time limit on proceedings (0 = none): preparation is compressed to aim for it"),
-    "court.order_share": _share("Chance proceedings end in a care order", (0.6, 0.95)),
+    "court.order_share": _share(
+        "Chance proceedings end in an order (care, placement, special guardianship or other "
+        "family order) rather than the child at home", (0.6, 0.95)),
     # serious incidents ------------------------------------------------------------------------
     "incidents.harm_rate": _p(
         _PER_YEAR, 0, 10, (0.001, 0.02),
@@ -485,18 +576,18 @@ CALIBRATED: tuple[str, ...] = (
     "population.concern_rate_tier2",      # referrals, assessments
     "population.concern_rate_tier3",      # section 47, conferences, plans
     "front_door.urgent_threshold",        # section 47
-    "assessment.deadline_compliance",     # initial assessments within timescale
     "assessment.core_effort_hours",       # core assessments within 35 working days
     "protection.cin_step_down_share",     # re-referrals, children in need
     "protection.icpc_threshold",          # initial conferences
     "population.recurrence_share_met",    # re-referrals
-    "workforce.leaving_rate",             # turnover
-    "protection.care_order_exit_rate",    # children looked after
     "protection.proceedings_share",       # care applications
     "court.interval_days",                # length of care proceedings
-    "workforce.recruitment_delay_days",   # vacancies
     "incidents.harm_rate",                # serious case reviews
-    "time.recording_share",               # direct work share
+    "care.breakdown_rate",                # children starting to be looked after
+    "care.emergency_threshold_infant",    # starts under 1, placement orders
+    "court.placement_order_share",        # adoptions
+    "care.order_return_rate",             # children looked after
+    "care.leaving_16_17_rate",            # ceased aged 16-17 and at 18
 )
 for _key in CALIBRATED:
     SCHEMA[_key] = replace(SCHEMA[_key], calibrated=True)

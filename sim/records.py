@@ -26,8 +26,13 @@ true_tier : int8
     The child's true (hidden) need tier after the event: 0 none, 1 early help,
     2 child in need, 3 at risk of significant harm.
 detail : str
-    Extra qualifier: for assessments ``on_time``, ``late`` or ``at_deadline``;
-    for ``proceedings_ended`` ``order`` or ``home``; otherwise empty.
+    Extra qualifier (:data:`DETAILS` lists which events carry which): for assessments
+    ``on_time``, ``late`` or ``at_deadline``; for ``proceedings_ended`` the outcome;
+    for ``looked_after_started`` the route into care; for ``looked_after_ended`` the
+    route out; otherwise empty.
+birth : float64
+    The child's date of birth, in calendar days since the start of the run (negative:
+    born before it). Age at an event is ``(time - birth) / 365.25`` years.
 at_start : bool
     The row records where a child already was when the run or the log began, not
     something that happened then: the rows that place the children present at the start
@@ -63,6 +68,7 @@ STAGES: tuple[str, ...] = (
     "cp_plan",
     "pre_proceedings",
     "proceedings",
+    "interim_care",
     "looked_after",
     "left",
 )
@@ -78,14 +84,25 @@ CIN_STAGES: frozenset[str] = frozenset(
         "cp_plan",
         "pre_proceedings",
         "proceedings",
+        "interim_care",
         "looked_after",
     }
 )
 
+#: Stages in which a child is looked after (as the national SSDA903 return counts them:
+#: an interim care order during proceedings is looked after).
+LOOKED_AFTER_STAGES: frozenset[str] = frozenset({"interim_care", "looked_after"})
+
+#: Stages in which a child is in care proceedings (at home, or in care on an interim order).
+PROCEEDINGS_STAGES: frozenset[str] = frozenset({"proceedings", "interim_care"})
+
+#: Age (years) at which every child leaves children's services.
+LEAVING_AGE: int = 18
+
 #: Stages in which a tier-3 child counts as protected (need being met by a
 #: protective service). Any other stage with true tier 3 is missed harm.
 PROTECTED_STAGES: frozenset[str] = frozenset(
-    {"cp_plan", "pre_proceedings", "proceedings", "looked_after"}
+    {"cp_plan", "pre_proceedings", "proceedings", "interim_care", "looked_after"}
 )
 
 #: Every event, with a one-line meaning.
@@ -124,12 +141,42 @@ EVENTS: dict[str, str] = {
     "diverted": "family carers found: proceedings avoided",
     "care_application": "care proceedings issued",
     "hearing": "court hearing held",
-    "proceedings_ended": "care proceedings end (detail: order or home)",
-    "looked_after_started": "child becomes looked after",
-    "looked_after_ended": "child stops being looked after",
+    "proceedings_ended": "care proceedings end (detail: order, placement, family or home)",
+    "looked_after_started": "child becomes looked after (detail: the route into care)",
+    "looked_after_ended": "child stops being looked after (detail: the route out of care)",
+    "aged_out": "the child turns 18 and leaves children's services",
     "closed": "case closed by children's social care",
     "serious_incident": "serious harm to a child at tier 3 whose need was not met",
     "scr_started": "a serious case review starts",
+}
+
+#: Values of the ``detail`` column, by event (an event not listed has an empty detail).
+DETAILS: dict[str, dict[str, str]] = {
+    "initial_assessment_done": {"on_time": "within the timescale", "late": "after it",
+                                "at_deadline": "closed at the deadline with the work done"},
+    "core_assessment_done": {"on_time": "within the timescale", "late": "after it",
+                             "at_deadline": "closed at the deadline with the work done"},
+    "assessment_done": {"on_time": "within the reported guide", "late": "after it"},
+    "proceedings_ended": {
+        "order": "care order",
+        "placement": "placement order (the plan is adoption)",
+        "family": "special guardianship or another order placing the child with family",
+        "home": "the child stays or returns home with support",
+    },
+    "looked_after_started": {
+        "emergency": "emergency protection (EPO or police protection) during a section 47 "
+                     "enquiry",
+        "voluntary": "accommodated with the parents' agreement (section 20)",
+        "interim": "interim care order during proceedings",
+        "order": "care or placement order at the end of proceedings",
+    },
+    "looked_after_ended": {
+        "home": "returned home (a child-in-need plan supports the return)",
+        "adopted": "adopted",
+        "family": "special guardianship or another order placing the child with family",
+        "independent": "left care aged 16 or 17 (independent or semi-independent living)",
+        "age_18": "the 18th birthday",
+    },
 }
 
 #: Arrow schema of the journey log, in column order.
@@ -145,6 +192,7 @@ JOURNEY_SCHEMA: pa.Schema = pa.schema(
         ("known_tier", pa.int8()),
         ("true_tier", pa.int8()),
         ("detail", pa.dictionary(pa.int8(), pa.string())),
+        ("birth", pa.float64()),
         ("at_start", pa.bool_()),
     ]
 )
@@ -169,6 +217,9 @@ STOCK_COLUMNS: dict[str, str] = {
     "time": "calendar days since the start of the run",
     **{f"stage_{s}": f"children in stage {s}" for s in STAGES if s != "left"},
     "cin_open": "children in need (referred, not closed: CIN_STAGES)",
+    "looked_after": "children looked after (LOOKED_AFTER_STAGES: interim care orders included)",
+    "looked_after_16_plus": "children looked after aged 16 or over",
+    "in_proceedings": "children in care proceedings (PROCEEDINGS_STAGES)",
     "contacts_waiting": "contacts waiting for front-door screening",
     "unallocated": "cases waiting with no allocated social worker",
     "posts": "social worker posts (FTE)",

@@ -19,7 +19,7 @@ the schema (``baseline.toml`` sets them all and has no base).
 ``start_year`` (years from the start of a run, in the scenario being run) makes the
 scenario take effect part-way through: before it, the complete scenario at the root of
 its chain (usually the baseline) applies. So ``base = "flexible_assessment"`` with
-``start_year = 18`` switches that reform on 18 years in (two years after the default
+``start_year = 7`` switches that reform on 7 years in (two years after the default
 warm-up), and the transition can be measured.
 
 Every value is checked against its :class:`~sim.parameters.Param` (type, allowed range,

@@ -34,6 +34,8 @@ STREAM_NAMES: tuple[str, ...] = (
     "system",
     "initial_workforce",
     "leavers",
+    "care",
+    "breakdown",
 )
 
 _BLOCK = 4096

@@ -57,6 +57,7 @@ def emit_referrals(journey_sink, rep: int, n: int, warmup_years: float, years: f
                 pa.array(np.full(m, 2), pa.int8()),
                 pa.array(np.full(m, 2), pa.int8()),
                 pa.array([""] * m).dictionary_encode().cast(_DICT),
+                pa.array(np.full(m, -3000.0)),  # birth (days)
                 pa.array(np.zeros(m, dtype=bool)),
             ],
             schema=JOURNEY_SCHEMA,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,8 +14,9 @@ from sim.clock import DEFAULT_WARMUP_YEARS
 from sim.experiments.backends import LocalBackend
 from sim.experiments.calibration import calibrate, calibrated_parameters, loss, replication_kpis
 from sim.experiments.validation import validate
-from sim.outputs.targets import CONFIDENCE_WEIGHT, load_targets
-from sim.outputs.validation import format_table, validation_table
+from sim.outputs.statistics import summarise
+from sim.outputs.targets import CONFIDENCE_WEIGHT, TARGET_FILES, load_targets
+from sim.outputs.validation import format_table, validation_table, write_validation
 from sim.parameters import SCHEMA
 from sim.scaling import scale_to_population
 from sim.scenario import load_scenario
@@ -26,8 +28,14 @@ SMALL = {"population.child_population": 20_000, "workforce.posts_fte": 42.0,
 
 def test_targets_ship_unchanged_with_the_package():
     shipped = load_targets()
-    assert len(shipped) == 22
+    assert len(shipped) == 22 + 6  # england-2010-11.csv and care-flows-2010-11.csv
     assert {"referrals_per_year", "cp_plans_open", "caseload_mean"} <= set(shipped.index)
+    assert {"looked_after_started_per_year", "adopted_per_year"} <= set(shipped.index)
+    # byte for byte as published (../shared/calibration)
+    data = Path(__file__).resolve().parents[1] / "sim" / "data" / "calibration"
+    for name in TARGET_FILES:
+        text = (data / name).read_text(encoding="utf-8")
+        assert text.startswith("kpi,unit,per_la_value,low,high,"), name
     assert set(shipped["confidence"]) <= set(CONFIDENCE_WEIGHT)
     assert (shipped["low"] <= shipped["per_la_value"]).all()
     assert (shipped["per_la_value"] <= shipped["high"]).all()

@@ -48,6 +48,7 @@ def fake_simulate(scenario, *, rep, seed, warmup_years, years, journey_sink):
                 pa.array(np.full(m, 2), pa.int8()),
                 pa.array(np.full(m, 2), pa.int8()),
                 pa.array(details[sl]).dictionary_encode().cast(_DICT),
+                pa.array(np.full(len(details[sl]), -3000.0)),  # birth (days)
                 pa.array(np.zeros(len(details[sl]), dtype=bool)),
             ],
             schema=JOURNEY_SCHEMA,

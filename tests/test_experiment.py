@@ -70,6 +70,7 @@ def fake_simulate(scenario, *, rep, seed, warmup_years, years, journey_sink):
                 pa.array([r[5] for r in chunk], pa.int8()),
                 pa.array([r[5] for r in chunk], pa.int8()),
                 pa.array([r[4] for r in chunk]).dictionary_encode().cast(_DICT),
+                pa.array(np.full(len(chunk), -3000.0)),  # birth (days)
                 pa.array([False] * len(chunk)),
             ],
             schema=JOURNEY_SCHEMA,

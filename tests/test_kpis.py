@@ -15,19 +15,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.clock import MONTH, Window
+from sim.clock import MONTH, YEAR, Window
 from sim.outputs.kpis import KPIS, RunRecords, compute_kpis, km_median, time_to_help
 from sim.records import JOURNEY_COLUMNS, STOCK_COLUMNS
 
 W = Window.from_years(1, 2)
 S, E = W.start, W.end  # 365.25, 1095.75
 POP = 20_000
-CALIBRATION = Path(__file__).resolve().parents[1] / "sim/data/calibration/england-2010-11.csv"
+CALIBRATION_DIR = Path(__file__).resolve().parents[1] / "sim/data/calibration"
+CALIBRATION = CALIBRATION_DIR / "england-2010-11.csv"
+CARE_FLOWS = CALIBRATION_DIR / "care-flows-2010-11.csv"
 
 
 def ev(time, child, event, stage="referral", true=2, known=-1, detail="", episode=1,
-       at_start=False):
-    """One journey row (rep 0, no worker)."""
+       birth=-3000.0, at_start=False):
+    """One journey row (rep 0, no worker); ``birth`` is the date of birth (days)."""
     return {
         "rep": 0,
         "time": float(time),
@@ -39,6 +41,7 @@ def ev(time, child, event, stage="referral", true=2, known=-1, detail="", episod
         "known_tier": known,
         "true_tier": true,
         "detail": detail,
+        "birth": float(birth),
         "at_start": at_start,
     }
 
@@ -58,6 +61,7 @@ def log(*rows) -> pd.DataFrame:
             "stage": object,
             "event": object,
             "detail": object,
+            "birth": "float64",
             "at_start": bool,
         }
     )
@@ -408,13 +412,108 @@ def test_open_cases_at_end():
 # stocks ----------------------------------------------------------------------------------
 
 
+# care: flows in and out, age ------------------------------------------------------------
+
+#: Birth dates (days) that make a child exactly 16 (or 17.5) at time S.
+AGE16_AT_S = S - 16 * YEAR
+
+
+def care_log() -> pd.DataFrame:
+    """Care spells; window [S, E) = [365.25, 1095.75), 2 years.
+
+    child 1: starts (voluntary) at 400, returns home at 500, comes back at 700
+             (200 days after: a re-entry within 12 months), adopted at 900.
+    child 2: starts at 100 (warm-up; not counted), leaves for a family order at 800
+             (spell 700 days: permanence), and a second spell starts at 1100 (after E).
+    child 3: emergency start at S (counted), ceases on the 18th birthday at 1000.
+    child 4: aged 16 at S (born AGE16_AT_S): starts at 380, leaves to independent living
+             at 600 (aged 16.6: counted 16-17), starts again at 1000 (400 days after a
+             route that is not home: not a re-entry).
+    child 5: returns home at 200 (warm-up) and comes back at 500 (300 days: re-entry),
+             returns home at 1050 (aged 17.97: 16-17, route home).
+    """
+    b18 = 1000.0 - 18 * YEAR  # child 3 is 18 on day 1000
+    b5 = 1050.0 - 17.97 * YEAR
+    return log(
+        ev(400, 1, "looked_after_started", "looked_after", detail="voluntary", birth=-300),
+        ev(500, 1, "looked_after_ended", "looked_after", detail="home", birth=-300),
+        ev(700, 1, "looked_after_started", "looked_after", detail="voluntary", birth=-300),
+        ev(900, 1, "looked_after_ended", "left", detail="adopted", birth=-300),
+        ev(100, 2, "looked_after_started", "looked_after", detail="order"),
+        ev(800, 2, "looked_after_ended", "left", detail="family"),
+        ev(1100, 2, "looked_after_started", "looked_after", detail="order"),
+        ev(S, 3, "looked_after_started", "looked_after", detail="emergency", birth=b18),
+        ev(1000, 3, "looked_after_ended", "left", detail="age_18", birth=b18),
+        ev(380, 4, "looked_after_started", "looked_after", detail="voluntary",
+           birth=AGE16_AT_S),
+        ev(600, 4, "looked_after_ended", "left", detail="independent", birth=AGE16_AT_S),
+        ev(1000, 4, "looked_after_started", "looked_after", detail="voluntary",
+           birth=AGE16_AT_S),
+        ev(200, 5, "looked_after_ended", "cin_plan", detail="home", birth=b5),
+        ev(500, 5, "looked_after_started", "looked_after", detail="voluntary", birth=b5),
+        ev(1050, 5, "looked_after_ended", "cin_plan", detail="home", birth=b5),
+    )
+
+
+def test_care_flows_per_year():
+    j = care_log()
+    # starts in [S, E): child 1 (400, 700), 3 (S), 4 (380, 1000), 5 (500) = 6 / 2 years
+    assert kpi("looked_after_started_per_year", j) == pytest.approx(3.0)
+    # ends in the window: child 1 (500, 900), 2 (800), 3 (1000), 4 (600), 5 (1050) = 6
+    assert kpi("looked_after_ceased_per_year", j) == pytest.approx(3.0)
+    assert kpi("adopted_per_year", j) == pytest.approx(0.5)
+    assert kpi("ceased_at_18_per_year", j) == pytest.approx(0.5)
+    # aged 16-17 at a route other than the 18th birthday: child 4 (600), child 5 (1050)
+    assert kpi("ceased_aged_16_17_per_year", j) == pytest.approx(1.0)
+
+
+def test_ceased_at_18_is_not_counted_as_16_17():
+    b = 400.0 - 18 * YEAR
+    j = log(ev(400, 1, "looked_after_ended", "left", detail="age_18", birth=b),
+            ev(401, 2, "looked_after_ended", "left", detail="home", birth=b + 2))
+    assert kpi("ceased_at_18_per_year", j) == pytest.approx(0.5)
+    # child 2, born 2 days later, is 18 years less a day old on day 401: counted 16-17
+    assert kpi("ceased_aged_16_17_per_year", j) == pytest.approx(0.5)
+
+
+def test_time_to_permanence_and_reentry():
+    j = care_log()
+    # permanence exits in the window: child 1 adopted at 900 (spell from 700: 200 days),
+    # child 2 family order at 800 (spell from 100: 700 days) -> mean 450
+    assert kpi("care_to_permanence_days_mean", j) == pytest.approx(450.0)
+    # starts in the window: 6; re-entries within 365 days of a return home: child 1 at
+    # 700 (home at 500) and child 5 at 500 (home at 200) -> 2 / 6
+    assert kpi("looked_after_reentry_12m_share", j) == pytest.approx(2.0 / 6.0)
+
+
+def test_reentry_after_more_than_a_year_does_not_count():
+    j = log(ev(400, 1, "looked_after_ended", "cin_plan", detail="home"),
+            ev(400 + 366, 1, "looked_after_started", "looked_after", detail="voluntary"),
+            ev(500, 2, "looked_after_ended", "cin_plan", detail="home"),
+            ev(500, 3, "looked_after_started", "looked_after", detail="voluntary"))
+    assert kpi("looked_after_reentry_12m_share", j) == 0.0
+
+
+def test_looked_after_16_plus_share_is_the_ratio_of_mean_stocks():
+    table = stocks(looked_after=lambda m: 100 if m % 2 else 300,  # 12..35: mean 200
+                   looked_after_16_plus=lambda m: 40)
+    assert kpi("looked_after_16_plus_share", stock=table) == pytest.approx(0.2)
+
+
+def test_care_flow_targets_are_kpis_named_as_in_the_file():
+    targets = pd.read_csv(CARE_FLOWS)
+    for row in targets.itertuples():
+        assert row.kpi in KPIS, row.kpi
+        assert KPIS[row.kpi].unit == row.unit, row.kpi
+
+
 def test_stock_kpis_average_window_months():
     # rows at m * MONTH for m = 0..39; the window holds m = 12..35 (24 months;
     # 12 * MONTH == S and 36 * MONTH == E exactly).
     table = stocks(
         stage_cp_plan=lambda m: m,  # mean of 12..35 = 23.5
         cin_open=lambda m: 10 * m,  # 235
-        stage_looked_after=lambda m: 5 if 12 <= m < 36 else 1000,  # 5
+        looked_after=lambda m: 5 if 12 <= m < 36 else 1000,  # 5
         posts=lambda m: 100,
         vacancies=lambda m: 10 * (m % 2),  # 12 odd months at 0.1 -> mean 0.05
         staff_in_post=lambda m: 80,

@@ -221,11 +221,14 @@ DIRECTIONS = [workforce_spiral_turns_a_surge_into_leavers,
               announced_inspections_take_direct_time]
 
 
-#: Years after the warm-up compared for drift: two windows of 7 years each.
-STABLE_WINDOW = 7.0
-#: Largest relative change of a stock's mean between the two windows: the largest drift
-#: measured over the stocks below is about 3.3%, so 5% holds with margin.
-STABLE_TOLERANCE = 0.05
+#: Years after the warm-up over which the baseline must not drift.
+DRIFT_YEARS = 20.0
+#: Years at each end of that span whose mean stocks are compared.
+DRIFT_WINDOW = 5.0
+#: Largest relative change of the mean of a stock of children over the span.
+DRIFT_TOLERANCE = 0.05
+#: ... and of the workforce and pressure stocks (the loops wander more).
+STABLE_TOLERANCE = 0.10
 
 
 def _from_start(rep: int, scenario, years: float):
@@ -236,25 +239,32 @@ def _from_start(rep: int, scenario, years: float):
 
 @pytest.mark.slow
 def test_baseline_is_stable_and_a_shock_decays():
-    """Stability: with all loops on, the baseline does not drift after its warm-up (the
-    default, 16 years): over the 14 years that follow, the means over 8 replications of
-    key stocks in the first 7 and the last 7 years agree within 5%; and a pressure
-    shock a year after the warm-up has decayed 4 years later (pressure within 0.15 of
-    the unshocked runs, on the mean of 4 replications).
+    """Stability: with all loops on, the baseline does not drift after its (default)
+    warm-up: over the 20 years that follow, the mean stocks of children in need, on
+    protection plans, looked after and in proceedings over the first 5 years and over
+    the last 5 years, on the mean of 8 replications, agree within 5% (caseloads, staff
+    in post and pressure within 10%); and a pressure shock a year after the warm-up has
+    decayed 4 years later (pressure within 0.15 of the unshocked runs, on the mean of 4
+    replications).
 
     Drift is a property of the expected path, so the windows are compared on the mean of
     replications: a single replication wanders (serious case reviews come in clusters and
     prescription ratchets up faster than it comes down)."""
     sc = load_scenario("baseline")
     w = DEFAULT_WARMUP_YEARS
-    run = functools.partial(_from_start, scenario=sc, years=w + 2 * STABLE_WINDOW)
+    run = functools.partial(_from_start, scenario=sc, years=w + DRIFT_YEARS)
     runs = dict(LocalBackend(2).map(run, range(8)))  # replication -> stocks
-    for col in ("cin_open", "stage_cp_plan", "stage_looked_after", "caseload_mean",
-                "staff_in_post", "pressure"):
-        a = np.mean([_window(st, w, w + STABLE_WINDOW)[col].mean() for st in runs.values()])
-        b = np.mean([_window(st, w + STABLE_WINDOW, w + 2 * STABLE_WINDOW)[col].mean()
+    for col, tolerance in (("cin_open", DRIFT_TOLERANCE), ("stage_cp_plan", DRIFT_TOLERANCE),
+                           ("looked_after", DRIFT_TOLERANCE),
+                           ("in_proceedings", DRIFT_TOLERANCE),
+                           ("caseload_mean", STABLE_TOLERANCE),
+                           ("staff_in_post", STABLE_TOLERANCE),
+                           ("pressure", STABLE_TOLERANCE)):
+        a = np.mean([_window(st, w, w + DRIFT_WINDOW)[col].mean() for st in runs.values()])
+        end = w + DRIFT_YEARS
+        b = np.mean([_window(st, end - DRIFT_WINDOW, end)[col].mean()
                      for st in runs.values()])
-        assert abs(b - a) <= STABLE_TOLERANCE * a, (col, a, b)
+        assert abs(b - a) <= tolerance * a, (col, a, b)
     # the shock, in the first 4 replications (common random numbers with the runs above)
     t0 = w + 1.0
     shock = sc.with_values({"shocks.pressure_year": t0, "shocks.pressure_size": 1.5})

@@ -31,6 +31,7 @@ from sim.model.simulation import simulate
 from sim.parameters import SCHEMA
 from sim.records import (
     CIN_STAGES,
+    DETAILS,
     EVENTS,
     JOURNEY_SCHEMA,
     PROTECTED_STAGES,
@@ -41,6 +42,7 @@ from sim.scenario import load_scenario
 
 STAGE_COLUMNS: list[str] = [f"stage_{s}" for s in STAGES if s != "left"]
 NO_INITIAL_STOCKS: dict[str, float] = {
+    "early_help.initial": 0.0,
     "protection.initial_looked_after": 0.0,
     "protection.initial_cin_plans": 0.0,
     "protection.initial_cp_plans": 0.0,
@@ -48,12 +50,7 @@ NO_INITIAL_STOCKS: dict[str, float] = {
 }
 NO_CONCERNS: dict[str, float] = {f"population.concern_rate_tier{k}": 0.0 for k in range(4)}
 ASSESSMENT_DETAILS = {"on_time", "late", "at_deadline"}
-DETAIL_OF_EVENT: dict[str, set[str]] = {
-    "initial_assessment_done": ASSESSMENT_DETAILS,
-    "core_assessment_done": ASSESSMENT_DETAILS,
-    "assessment_done": {"on_time", "late"},
-    "proceedings_ended": {"order", "home"},
-}
+DETAIL_OF_EVENT: dict[str, set[str]] = {e: set(d) for e, d in DETAILS.items()}
 #: Initial assessment timescale under the 2010 policy: 10 working days, in calendar days.
 IA_DAYS = working_days_to_days(10.0)
 #: Core assessment timescale under the 2010 policy: 35 working days, in calendar days.
@@ -263,8 +260,13 @@ def _population_concerns(log: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_court_parameters_leave_the_concerns_unchanged(baseline):
-    # No children in proceedings at the start, so that the court first acts months in.
-    base = baseline.with_values({"court.initial_proceedings": 0.0})
+    # No children in proceedings at the start, and no route to court that skips
+    # pre-proceedings (emergency protection, or from voluntary accommodation), so that
+    # the court first acts months in.
+    base = baseline.with_values({"court.initial_proceedings": 0.0,
+                                 "care.emergency_threshold": 10.0,
+                                 "care.emergency_threshold_infant": 10.0,
+                                 "care.voluntary_proceedings_rate": 0.0})
     stocks, table = run(base, seed=1)
     log = frame(table)
     stocks2, table2 = run(base.with_values({"court.sitting_days_per_week": 20.0}), seed=1)
@@ -297,13 +299,17 @@ def _initial_leaving_care(log: pd.DataFrame) -> pd.Series:
     firsts = ordered.groupby("child", sort=False).nth(1)
     initial = firsts.loc[(firsts["time"] == 0.0) & (firsts["event"] == "looked_after_started"),
                          "child"]
-    ended = ordered[ordered["child"].isin(initial) & (ordered["event"] == "looked_after_ended")]
-    return ended.groupby("child")["time"].first()
+    # a spell is drawn whole when it starts; one that moves into proceedings (a young
+    # child accommodated) then waits for the court, which the workforce does affect
+    mine = ordered[ordered["child"].isin(initial)]
+    first = mine[mine["event"].isin(["looked_after_ended", "care_application"])]
+    first = first.groupby("child").head(1)
+    return first.loc[first["event"] == "looked_after_ended"].set_index("child")["time"]
 
 
 def test_workforce_parameters_leave_the_initial_children_unchanged(baseline):
-    """A child looked after at time 0 leaves care after a stay drawn at time 0 for the
-    initial population; the workforce has no say in it, so changing the leaving rate
+    """A child looked after at time 0 leaves care after a stay drawn at time 0 (unless it
+    moves into proceedings); the workforce has no say in it, so changing the leaving rate
     (which changes how many posts start vacant) must not change when each of these
     children leaves care."""
     _, t1 = run(baseline, warmup_years=0.0, years=1.0)
@@ -493,8 +499,9 @@ def test_journeys_are_legal_for_plausible_parameters(small_baseline, values, pol
     before_run = initial & (ordered["episode"] == 1)
     assert_precedes(ordered, ["icpc"], "cp_plan_started", exclude=before_run)
     assert_precedes(ordered, ["care_application"], "proceedings_ended")
-    assert_precedes(ordered, ["pre_proceedings_started"], "care_application",
-                    exclude=before_run)
+    # proceedings follow pre-proceedings, or an emergency removal or accommodation
+    assert_precedes(ordered, ["pre_proceedings_started", "looked_after_started"],
+                    "care_application", exclude=before_run)
     assert_precedes(ordered, ["referral"], "initial_assessment_started")
     assert_precedes(ordered, ["referral", "strategy_discussion"], "assessment_started")
 
@@ -586,3 +593,138 @@ def test_timescales_hold_under_pressure(baseline):
     at = (ordered["event"] == "initial_assessment_done") & (ordered["detail"] == "at_deadline")
     assert at.sum() > 20
     np.testing.assert_allclose(since_referral[at], IA_DAYS, rtol=0, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. age, and the routes into and out of care
+# ---------------------------------------------------------------------------------------------
+
+#: Routes into care (``looked_after_started`` details) and the values that switch each off.
+ROUTES_IN: dict[str, dict[str, float]] = {
+    "emergency": {"care.emergency_threshold": 10.0, "care.emergency_threshold_infant": 10.0},
+    "voluntary": {"protection.accommodation_share": 0.0, "care.breakdown_rate": 0.0,
+                  "care.return_breakdown_rate": 0.0},
+    "interim": {"court.interim_removal_share": 0.0},
+    "order": {"court.order_share": 0.0},
+}
+#: Routes out of care (``looked_after_ended`` details) and the values that switch each off.
+#: The 18th birthday is the law, not a route a scenario can close.
+ROUTES_OUT: dict[str, dict[str, float]] = {
+    "home": {"care.voluntary_return_rate": 0.0, "care.order_return_rate": 0.0,
+             "court.order_share": 1.0},
+    "adopted": {"court.placement_order_share": 0.0, "care.initial_placement_share": 0.0},
+    "family": {"care.order_family_rate": 0.0, "court.family_order_share": 0.0},
+    "independent": {"care.leaving_16_17_rate": 0.0},
+}
+
+
+def ages(log: pd.DataFrame) -> np.ndarray:
+    """Age in years at each row's event."""
+    return (log["time"].to_numpy() - log["birth"].to_numpy()) / YEAR
+
+
+@pytest.fixture(scope="module")
+def care_run(baseline):
+    """Baseline, seed 3, 3 years from the start."""
+    stocks, table = run(baseline, seed=3, warmup_years=0.0, years=3.0)
+    return stocks, frame(table)
+
+
+def test_nobody_is_18_or_over_in_any_stage(care_run):
+    stocks, log = care_run
+    age = ages(log)
+    assert (age >= -1e-9).all() and (age[log["time"] > 0] < 18 + 1e-6).all()
+    adult = age >= 18 - 1e-9
+    assert adult.sum() > 100
+    assert (log.loc[adult, "stage"] == "left").all()
+    # ... and they leave on the birthday itself, logged as such
+    at18 = log[adult]
+    assert set(at18["event"]) <= {"aged_out", "looked_after_ended"}
+    assert set(at18.loc[at18["event"] == "looked_after_ended", "detail"]) == {"age_18"}
+    np.testing.assert_allclose(ages(at18), 18.0, atol=1e-6)
+    # no event after leaving at 18
+    ordered = time_ordered(log)
+    after = ordered.groupby("child")["time"].transform("max")
+    left18 = ordered[ordered["event"].eq("aged_out") | ordered["detail"].eq("age_18")]
+    assert (left18["time"].to_numpy() == after[left18.index].to_numpy()).all()
+
+
+def test_every_route_into_and_out_of_care_occurs(care_run):
+    _, log = care_run
+    later = log[log["time"] > 0]  # not the children looked after at the start
+    starts = set(later.loc[later["event"] == "looked_after_started", "detail"])
+    ends = set(later.loc[later["event"] == "looked_after_ended", "detail"])
+    assert starts == set(ROUTES_IN)
+    assert ends == {*ROUTES_OUT, "age_18"}
+    assert set(later.loc[later["event"] == "proceedings_ended", "detail"]) == set(
+        DETAILS["proceedings_ended"])
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES_IN))
+def test_a_scenario_can_close_each_route_into_care(baseline, route):
+    _, table = run(baseline.with_values(ROUTES_IN[route]), seed=3, warmup_years=0.0,
+                   years=2.0)
+    log = frame(table)
+    later = log[(log["time"] > 0) & (log["event"] == "looked_after_started")]
+    assert len(later) > 50
+    assert route not in set(later["detail"])
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES_OUT))
+def test_a_scenario_can_close_each_route_out_of_care(baseline, route):
+    _, table = run(baseline.with_values(ROUTES_OUT[route]), seed=3, warmup_years=0.0,
+                   years=2.0)
+    log = frame(table)
+    ended = log[log["event"] == "looked_after_ended"]
+    assert len(ended) > 50
+    assert route not in set(ended["detail"])
+
+
+def test_a_child_who_returns_home_can_come_back(care_run):
+    _, log = care_run
+    ordered = time_ordered(log)
+    care = ordered[ordered["event"].isin(["looked_after_started", "looked_after_ended"])]
+    prev = care.groupby("child")["detail"].shift(1)
+    back = care[(care["event"] == "looked_after_started") & (prev == "home")]
+    assert len(back) >= 5
+    # a return home is supported by a child-in-need plan (the breakdown comes from it)
+    home = ordered.index[(ordered["event"] == "looked_after_ended") & (ordered["detail"] == "home")]
+    nxt = ordered["event"].shift(-1)[home]
+    assert set(nxt) <= {"cin_plan_started", "closed", "cin_plan_ended"}
+
+
+def test_adoption_only_below_the_stated_age(baseline, care_run):
+    _, log = care_run
+    max_age = baseline["care.adoption_max_age"]
+    placed = log[(log["event"] == "proceedings_ended") & (log["detail"] == "placement")]
+    assert len(placed) > 5
+    assert (ages(placed) < max_age).all()
+    # a lower limit is obeyed too
+    _, table = run(baseline.with_values({"care.adoption_max_age": 2.0}), seed=3,
+                   warmup_years=0.0, years=2.0)
+    low = frame(table)
+    placed = low[(low["event"] == "proceedings_ended") & (low["detail"] == "placement")]
+    assert (ages(placed) < 2.0).all()
+
+
+def test_care_stocks_reconcile_with_the_journey_log(care_run):
+    """Conservation with the new routes, and the looked-after stocks: the total (interim
+    care orders included) and those aged 16 or over, rebuilt from the log."""
+    stocks, log = care_run
+    assert_conserved(stocks, log)
+    np.testing.assert_array_equal(stocks["looked_after"],
+                                  stocks["stage_looked_after"] + stocks["stage_interim_care"])
+    np.testing.assert_array_equal(stocks["in_proceedings"],
+                                  stocks["stage_proceedings"] + stocks["stage_interim_care"])
+    ordered = time_ordered(log)
+    child = ordered["child"].to_numpy()
+    time = ordered["time"].to_numpy()
+    last = np.append(child[1:] != child[:-1], True)
+    nxt = np.append(time[1:], np.inf)
+    nxt[last] = np.inf
+    in_care = ordered["stage"].isin(["looked_after", "interim_care"]).to_numpy()
+    for row in stocks.itertuples(index=False):
+        t = row.month * MONTH
+        now = (time <= t) & (t < nxt) & in_care
+        older = (t - ordered["birth"].to_numpy()) >= 16 * YEAR
+        assert row.looked_after_16_plus == int((now & older).sum()), row.month

@@ -37,6 +37,7 @@ def journey_batch(rep: int, n: int, seed: int) -> pa.RecordBatch:
             pa.array(np.full(n, -1), pa.int8()),
             pa.array(rng.integers(0, 4, n), pa.int8()),
             pa.array([""] * n).dictionary_encode().cast(_DICT),
+            pa.array(np.full(n, -3000.0)),  # birth (days)
             pa.array(np.zeros(n, dtype=bool)),
         ],
         schema=JOURNEY_SCHEMA,

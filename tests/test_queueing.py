@@ -128,6 +128,9 @@ def mmc_scenario(c: int, rho: float, *, child_population: int = 73_000):
         "protection.initial_cin_plans": 0.0,
         "protection.initial_cp_plans": 0.0,
         "court.initial_proceedings": 0.0,
+        "early_help.initial": 0.0,
+        # no one near 18 (who would leave at the birthday rather than be screened)
+        "population.concern_age_weight_16_17": 0.0,
         # feedback loops (where the schema has them) could move notice rates and thresholds
         **{k: False for k, p in SCHEMA.items() if k.startswith("loops.") and p.kind is bool},
     }

@@ -185,16 +185,16 @@ def systems_scr_softens_prescription(seed: int) -> None:
 
 
 def test_a_reform_can_start_part_way_through_a_run():
-    """flexible_assessment_from_year_18: initial assessments before year 18, single
+    """flexible_assessment_from_year_7: initial assessments before year 7, single
     assessments after, and the parameters in force switch at that date."""
-    sc = load_scenario("flexible_assessment_from_year_18").with_values(HALF_LA)
-    assert sc.start_year == 18.0 and sc.values_at(17.9)["assessment.policy"] == "timescales"
-    assert sc.values_at(18.0)["assessment.policy"] == "flexible"
+    sc = load_scenario("flexible_assessment_from_year_7").with_values(HALF_LA)
+    assert sc.start_year == 7.0 and sc.values_at(6.9)["assessment.policy"] == "timescales"
+    assert sc.values_at(7.0)["assessment.policy"] == "flexible"
     batches: list[pa.RecordBatch] = []
-    simulate(sc, rep=0, seed=3, warmup_years=17.0, years=2.0, journey_sink=batches.append)
+    simulate(sc, rep=0, seed=3, warmup_years=6.0, years=2.0, journey_sink=batches.append)
     log = pa.Table.from_batches(batches).to_pandas()
     ev = log["event"].astype(str)
-    switch = 18.0 * 365.25
+    switch = 7.0 * 365.25
     ia = log.loc[ev == "initial_assessment_started", "time"]
     single = log.loc[ev == "assessment_started", "time"]
     assert len(ia) > 100 and len(single) > 100

@@ -36,7 +36,8 @@ def _validate_arguments(p: argparse.ArgumentParser) -> None:
                    help="result directory (default: results/validate-<scenario>/)")
     p.add_argument("--targets", type=path_arg, default=None, metavar="CSV",
                    help="targets file with the columns of the shipped "
-                        "sim/data/calibration/england-2010-11.csv (default: that file)")
+                        "sim/data/calibration/*.csv (default: england-2010-11.csv and "
+                        "care-flows-2010-11.csv together)")
     execution_arguments(p, resume_what="replications")
     p.add_argument("--markdown", action="store_true",
                    help="print the table as Markdown, with a sentence saying what was run "

@@ -2,6 +2,21 @@
 
 from __future__ import annotations
 
+import math
+
+from sim.clock import YEAR
+
+#: Legal status of a looked-after child, as stored in :attr:`Child.legal`.
+LEGAL_STATUSES: tuple[str, ...] = (
+    "none",       # not looked after
+    "voluntary",  # accommodated with the parents' agreement (Children Act 1989 s20)
+    "emergency",  # emergency protection order or police protection
+    "interim",    # interim care order during proceedings
+    "order",      # full care order
+    "placement",  # placement order: the plan is adoption
+)
+NOT_LOOKED_AFTER, VOLUNTARY, EMERGENCY, INTERIM, ORDER, PLACEMENT = range(len(LEGAL_STATUSES))
+
 
 class Child:
     """A child known to the model.
@@ -29,8 +44,18 @@ class Child:
         Time (days) the current worker took the case.
     shared : bool
         Whether a partner assessment exists for this episode.
-    care_order : bool
-        Whether the child is looked after under a care order.
+    birth : float
+        Date of birth (days since the start of the run; negative: born before it).
+    legal : int
+        Legal status while looked after (:data:`LEGAL_STATUSES` index; 0 when not
+        looked after).
+    returned : float
+        Time (days) the child last returned home from care (-inf: never).
+    journey : object or None
+        The child's running journey (a process of the model), so that it can be ended at
+        the 18th birthday; None when no journey is running.
+    aged_out : bool
+        Whether the child has reached 18 and left children's services (for good).
     quality : float
         Quality of a completed assessment that a section 47 enquiry reuses (-1 none).
     unmet_token : int
@@ -39,11 +64,11 @@ class Child:
 
     __slots__ = (
         "id", "episode", "tier", "known", "complexity", "stage", "post", "worker",
-        "weight", "worker_since", "shared", "care_order", "unmet", "unmet_token",
-        "ticket", "quality", "referral_time",
+        "weight", "worker_since", "shared", "legal", "unmet", "unmet_token",
+        "ticket", "quality", "referral_time", "birth", "returned", "journey", "aged_out",
     )
 
-    def __init__(self, cid: int, tier: int, complexity: float) -> None:
+    def __init__(self, cid: int, tier: int, complexity: float, birth: float = 0.0) -> None:
         self.id = cid
         self.episode = 1
         self.tier = tier
@@ -55,12 +80,20 @@ class Child:
         self.weight = 0.0
         self.worker_since = 0.0
         self.shared = False
-        self.care_order = False
+        self.legal = NOT_LOOKED_AFTER
         self.unmet = False
         self.unmet_token = 0
         self.ticket = 0
         self.quality = -1.0
         self.referral_time = 0.0
+        self.birth = birth
+        self.returned = -math.inf
+        self.journey = None
+        self.aged_out = False
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"Child({self.id}, ep={self.episode}, tier={self.tier}, stage={self.stage})"
+
+    def age(self, t: float) -> float:
+        """Age in years at time ``t`` (days)."""
+        return (t - self.birth) / YEAR

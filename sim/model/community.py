@@ -11,6 +11,13 @@ These spells involve no capacity-limited resource, so they are computed in close
 at their start and their events logged at their exact (future) times; the simpy process
 of the child starts when the contact happens. Hazards are read at the start of a spell.
 
+Every concern arises at an age drawn from age-specific rates: the tier's rate per child is
+multiplied by a relative weight for the child's age band (under 1, 1-4, 5-9, 10-15,
+16-17; normalised so that the weights average 1 over the child population, which is
+spread evenly over ages 0-17), with an extra weight on infants at tier 3 (concerns before
+and soon after birth). A child reaching 18 during a spell leaves children's services
+then (``aged_out``): spells are cut at the 18th birthday.
+
 Early help is likewise a closed-form spell: it lasts an exponential time, then meets the
 need with a chance that falls with tier; an unmet need at tier 2 or above is referred on
 (a new contact) with a set chance, otherwise it returns to the community. Early help has
@@ -29,6 +36,7 @@ import numpy as np
 from sim.clock import MONTH, YEAR
 from sim.model.child import Child
 from sim.model.journal import EVENT_CODE, ROW_DTYPE, STAGE_CODE
+from sim.records import LEAVING_AGE
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.model.simulation import Model
@@ -37,6 +45,32 @@ _COMMUNITY = STAGE_CODE["community"]
 _LEFT = STAGE_CODE["left"]
 _CONCERN = EVENT_CODE["concern"]
 _RESOLVED = EVENT_CODE["resolved"]
+_LEAVING_DAYS = LEAVING_AGE * YEAR
+#: Age bands of the age-specific concern rates: (parameter suffix, from age, to age).
+AGE_BANDS: tuple[tuple[str, float, float], ...] = (
+    ("under1", 0.0, 1.0), ("1_4", 1.0, 5.0), ("5_9", 5.0, 10.0), ("10_15", 10.0, 16.0),
+    ("16_17", 16.0, 18.0),
+)
+
+
+def age_band_probabilities(p, tier: int) -> np.ndarray:
+    """Share of new concerns at ``tier`` arising in each of :data:`AGE_BANDS`: the band's
+    relative rate times its width in years (the population is even over ages 0-17)."""
+    w = np.array([p[f"population.concern_age_weight_{name}"] * (hi - lo)
+                  for name, lo, hi in AGE_BANDS])
+    if tier == 3:
+        w[0] *= p["population.infant_factor_tier3"]
+    total = w.sum()
+    return w / total if total > 0 else np.full(len(w), 1.0 / len(w))
+
+
+def draw_ages(gen: np.random.Generator, probs: np.ndarray, n: int) -> np.ndarray:
+    """``n`` ages (years) from the band shares ``probs``, uniform within each band."""
+    band = np.minimum(np.searchsorted(np.cumsum(probs), gen.random(n), side="right"),
+                      len(AGE_BANDS) - 1)
+    lo = np.array([b[1] for b in AGE_BANDS])[band]
+    hi = np.array([b[2] for b in AGE_BANDS])[band]
+    return lo + (hi - lo) * gen.random(n)
 
 
 class Community:
@@ -80,6 +114,7 @@ class Community:
         self.eh_success = (1.0, p["early_help.success_tier1"], p["early_help.success_tier2"],
                            0.5 * p["early_help.success_tier2"])
         self.step_up = p["early_help.step_up_share"]
+        self.age_probs = [age_band_probabilities(p, tier) for tier in range(4)]
         self._set_hazards()
 
     @property
@@ -148,6 +183,7 @@ class Community:
             times = np.sort(t0 + span * gen.random(n))
             sig = self.sigma
             cx = np.exp(sig * gen.standard_normal(n) - 0.5 * sig * sig)
+            births = times - draw_ages(gen, self.age_probs[tier], n) * YEAR
             ids = np.arange(m.next_child_id, m.next_child_id + n, dtype=np.int64)
             m.next_child_id += n
             notice = self.notice_rate(tier)
@@ -157,21 +193,31 @@ class Community:
             total = notice + resolve + esc + h
             m.add_stage_changes(times, -1, _COMMUNITY)
             if total <= 0:
-                m.journal.add_block(_concern_rows(tier, times, ids))
+                m.journal.add_block(_concern_rows(tier, times, ids, births))
+                for cid, c, b in zip(ids.tolist(), cx.tolist(), births.tolist(), strict=True):
+                    child = Child(cid, tier, c, b)  # the need persists, unseen, until 18
+                    child.stage = _COMMUNITY
+                    m.leave_at_18(child, b + _LEAVING_DAYS)
                 continue
             ends = times + gen.standard_exponential(n) / total
             u = gen.random(n) * total
-            resolved = (u >= notice) & (u < notice + resolve)
+            aged = ends >= births + _LEAVING_DAYS  # 18 before anything else happens
+            resolved = (u >= notice) & (u < notice + resolve) & ~aged
             m.add_stage_changes(ends[resolved], _COMMUNITY, _LEFT)
-            m.journal.add_block(_concern_rows(tier, times, ids, ends[resolved], ids[resolved]))
-            noticed = u < notice  # the child is created when the contact happens
-            m.front_door.arrive_new(ends[noticed], ids[noticed], tier, cx[noticed])
+            m.journal.add_block(_concern_rows(tier, times, ids, births, ends[resolved],
+                                              ids[resolved], births[resolved]))
+            noticed = (u < notice) & ~aged  # the child is created when the contact happens
+            m.front_door.arrive_new(ends[noticed], ids[noticed], tier, cx[noticed],
+                                    births[noticed])
             rest = ~(resolved | noticed)
-            for cid, c, t, ui in zip(ids[rest].tolist(), cx[rest].tolist(),
-                                     ends[rest].tolist(), u[rest].tolist(), strict=True):
-                child = Child(cid, tier, c)
+            for cid, c, t, ui, b, old in zip(
+                    ids[rest].tolist(), cx[rest].tolist(), ends[rest].tolist(),
+                    u[rest].tolist(), births[rest].tolist(), aged[rest].tolist(), strict=True):
+                child = Child(cid, tier, c, b)
                 child.stage = _COMMUNITY
-                if ui < notice + resolve + esc:
+                if old:
+                    m.leave_at_18(child, b + _LEAVING_DAYS)
+                elif ui < notice + resolve + esc:
                     child.tier = tier + 1
                     m.log(child, "escalated", t=t)
                     self.spell(child, t)
@@ -180,7 +226,9 @@ class Community:
                     m.front_door.arrive(child, t)
 
     def new_episode(self, child: Child, t: float, tier: int) -> None:
-        """A new concern for a known child (recurrence) at time ``t``."""
+        """A new concern for a known child (recurrence) at time ``t`` (before 18)."""
+        if child.aged_out or t >= child.birth + _LEAVING_DAYS:
+            return
         child.episode += 1
         child.tier = max(child.tier, tier)
         child.known = -1
@@ -197,12 +245,17 @@ class Community:
         m = self.m
         rng = self.rng
         hazards = self._hazards
+        birthday = child.birth + _LEAVING_DAYS
         while True:
             tier = child.tier
             notice, resolve, esc, total = hazards[tier]
-            if total <= 0:
-                return  # nothing can happen: the need persists, unseen
+            if total <= 0:  # nothing can happen: the need persists, unseen, until 18
+                m.leave_at_18(child, birthday)
+                return
             t += rng.exponential(1.0 / total)
+            if t >= birthday:
+                m.leave_at_18(child, birthday)
+                return
             u = rng.random() * total
             if u < notice:
                 m.front_door.arrive(child, t)
@@ -227,7 +280,8 @@ class Community:
         exponential delay (days)."""
         if self.rng.random() < self.recur_share:
             dt = self.rng.exponential(self.recur_delay)
-            self.m.system.schedule_recurrence(child, t + dt, self.recur_tier)
+            if t + dt < child.birth + _LEAVING_DAYS:
+                self.m.system.schedule_recurrence(child, t + dt, self.recur_tier)
 
     def leave_services(self, child: Child, event: str, t: float | None = None, *,
                        helped: bool = False) -> None:
@@ -257,14 +311,18 @@ class Community:
             return
         m.log(child, "early_help_started", "early_help", t=t)
         end = t + rng.exponential(self.eh_days)
-        heapq.heappush(self._eh_ends, end)
+        birthday = child.birth + _LEAVING_DAYS
+        heapq.heappush(self._eh_ends, min(end, birthday))
         if child.tier == 3 and m.harm_rate > 0:
             s = t + rng.exponential(1.0 / m.harm_rate)
-            if s < end:
+            if s < end and s < birthday:
                 m.incident(child, s)
                 m.log(child, "early_help_ended", t=s)
                 m.front_door.arrive(child, s)
                 return
+        if end >= birthday:
+            m.leave_at_18(child, birthday)
+            return
         if rng.random() < self.eh_success[child.tier]:
             child.tier = 0
             self.leave_services(child, "early_help_ended", end, helped=True)
@@ -276,22 +334,26 @@ class Community:
         self.leave_services(child, "early_help_ended", end)
 
 
-def _concern_rows(tier: int, times: np.ndarray, ids: np.ndarray,
+def _concern_rows(tier: int, times: np.ndarray, ids: np.ndarray, births: np.ndarray,
                   resolved_times: np.ndarray | None = None,
-                  resolved_ids: np.ndarray | None = None) -> np.ndarray:
-    """Journey rows of new concerns at ``tier``: children ``ids`` in the community at
-    ``times`` (days), then, for those resolving unaided, their leaving at
-    ``resolved_times``. Episode 1, no worker, nothing known, no detail."""
+                  resolved_ids: np.ndarray | None = None,
+                  resolved_births: np.ndarray | None = None) -> np.ndarray:
+    """Journey rows of new concerns at ``tier``: children ``ids`` born at ``births`` in
+    the community at ``times`` (days), then, for those resolving unaided, their leaving
+    at ``resolved_times``. Episode 1, no worker, nothing known, no detail."""
     n = len(times)
     k = 0 if resolved_times is None else len(resolved_times)
     rows = np.empty(n + k, dtype=ROW_DTYPE)
-    rows[:n] = np.array((0.0, 0, 1, _COMMUNITY, _CONCERN, -1, -1, tier, 0), dtype=ROW_DTYPE)
+    rows[:n] = np.array((0.0, 0, 1, _COMMUNITY, _CONCERN, -1, -1, tier, 0, 0.0),
+                        dtype=ROW_DTYPE)
     rows["time"][:n] = times
     rows["child"][:n] = ids
+    rows["birth"][:n] = births
     if k:
-        rows[n:] = np.array((0.0, 0, 1, _LEFT, _RESOLVED, -1, -1, 0, 0), dtype=ROW_DTYPE)
+        rows[n:] = np.array((0.0, 0, 1, _LEFT, _RESOLVED, -1, -1, 0, 0, 0.0), dtype=ROW_DTYPE)
         rows["time"][n:] = resolved_times
         rows["child"][n:] = resolved_ids
+        rows["birth"][n:] = resolved_births
     return rows
 
 

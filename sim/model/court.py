@@ -7,8 +7,20 @@ from court. Otherwise an application is issued and the case needs a number of he
 by strong legal services and compressed where a time limit applies) and each waiting
 for the court: a single first-come-first-served list whose service time is the hearing
 length in court days spread over the court days a week available to this LA's cases.
-The case ends with a care order (the child is looked after) or the child returns home
-with a child-in-need plan.
+A child already looked after when the application is made (voluntarily, or after
+emergency protection) is looked after on an interim care order for the whole of the
+proceedings (stage ``interim_care``); a child at home is removed on an interim care order
+at the first hearing with chance ``interim_removal_share`` (``looked_after_started``,
+``interim``). Looked after on an interim order is looked after, as in the national
+return.
+
+The case ends (``proceedings_ended``) with a care order, with a placement order (the
+plan is adoption: with chance ``placement_order_share`` of orders, and only for a child
+below ``care.adoption_max_age``), with special guardianship or another order placing
+the child with family (chance ``family_order_share`` of orders; the child leaves care
+and children's services), or the child stays or returns home with a child-in-need plan
+(chance ``1 - order_share``). A child at home who gets a care or placement order starts
+to be looked after then (``order``).
 
 A time limit (``time_limit_weeks``) compresses preparation so that expected
 preparation takes at most 80% of the limit; court queueing is not compressed.
@@ -20,6 +32,9 @@ from typing import TYPE_CHECKING
 
 import simpy
 from simpy.events import Timeout
+
+from sim.clock import YEAR
+from sim.model.child import INTERIM, NOT_LOOKED_AFTER, ORDER, PLACEMENT
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.model.child import Child
@@ -59,6 +74,10 @@ class Court:
         self.hearing_days = p["court.hearing_days"]
         self.final_days = p["court.final_hearing_days"]
         self.order_share = p["court.order_share"]
+        self.family_share = p["court.family_order_share"]
+        self.placement_share = p["court.placement_order_share"]
+        self.adoption_days = p["care.adoption_max_age"] * YEAR
+        self.interim_share = p["court.interim_removal_share"]
         self.w_proceedings = p["weights.proceedings"]
 
     def pre_proceedings(self, m: Model, child: Child):
@@ -79,9 +98,14 @@ class Court:
         """Step: care proceedings from application to final hearing."""
         rng = self.rng
         env = m.env
-        m.log(child, "care_application", "proceedings")
+        prot = m.protection
+        if child.legal != NOT_LOOKED_AFTER:  # already looked after: an interim order
+            child.legal = INTERIM
+            m.log(child, "care_application", "interim_care")
+        else:
+            m.log(child, "care_application", "proceedings")
         if child.post < 0 and not child.ticket:  # in proceedings when the run starts
-            yield from m.protection._allocate(m, child, self.w_proceedings)
+            yield from prot._allocate(m, child, self.w_proceedings)
         n = 1 + rng.poisson(self.hearings_mean - 1.0)
         for i in range(n):
             yield Timeout(env, rng.exponential(self.interval_days))
@@ -90,10 +114,37 @@ class Court:
                 yield req
                 yield Timeout(env, rng.exponential(length * self.day_factor))
             m.log(child, "hearing")
-        if rng.random() < self.order_share:
-            child.care_order = True
-            m.log(child, "proceedings_ended", detail="order")
-            return m.protection.looked_after
+            if i == 0 and child.legal == NOT_LOOKED_AFTER and i < n - 1 and (
+                    rng.random() < self.interim_share):
+                prot.accommodate(child, INTERIM, "interim_care")
+        u = rng.random()
+        in_care = child.legal != NOT_LOOKED_AFTER
+        if u < self.order_share:
+            v = u / self.order_share  # uniform again, within the orders
+            if v < self.family_share:
+                m.log(child, "proceedings_ended", detail="family")
+                if in_care:
+                    prot._leave(child, "family")
+                else:
+                    m.workforce.release(child)
+                    child.tier = 0
+                    child.known = -1
+                    m.log(child, "closed", "left")
+                return None
+            young = env._now - child.birth < self.adoption_days
+            placement = young and rng.random() < self.placement_share
+            legal = PLACEMENT if placement else ORDER
+            m.log(child, "proceedings_ended", "looked_after" if in_care else None,
+                  detail="placement" if placement else "order")
+            if in_care:
+                child.legal = legal
+            else:
+                prot.accommodate(child, legal)
+            return prot.looked_after
         child.tier = 2
         m.log(child, "proceedings_ended", detail="home")
-        return m.protection.cin_plan
+        if in_care:
+            m.log(child, "looked_after_ended", detail="home")
+            prot.leave_care(child)
+            child.returned = env._now
+        return prot.cin_plan

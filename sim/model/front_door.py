@@ -28,13 +28,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 from simpy.events import Timeout
 
+from sim.clock import YEAR
 from sim.model.child import Child
 from sim.model.journal import STAGE_CODE
+from sim.records import LEAVING_AGE
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.model.simulation import Model
 
 _COMMUNITY = STAGE_CODE["community"]
+_LEAVING_DAYS = LEAVING_AGE * YEAR
 
 
 def classify(signal: float) -> int:
@@ -123,7 +126,7 @@ class FrontDoor:
         self.rng = model.rng.front_door
         # Contacts to come, in time order (ties in the order announced): a heap of
         # (time, seq, child) or, for a new concern's child not yet created,
-        # (time, seq, id, tier, complexity). One simpy event is due at the first of them
+        # (time, seq, id, tier, complexity, birth). One simpy event is due at the first of them
         # (more if a contact is announced before it): the front door wakes for each
         # contact at its time, without an event object per contact waiting meanwhile.
         self._agenda: list[tuple] = []
@@ -165,10 +168,10 @@ class FrontDoor:
             self._wake_at(t)
 
     def arrive_new(self, times: np.ndarray, cids: np.ndarray, tier: int,
-                   complexity: np.ndarray) -> None:
+                   complexity: np.ndarray, births: np.ndarray) -> None:
         """As :meth:`arrive` at ``times`` (days), for the children of new concerns at
-        ``tier`` (episode 1, in the community, nothing else known) with ids ``cids``: each
-        is created when its contact happens."""
+        ``tier`` (episode 1, in the community, nothing else known) with ids ``cids``, born
+        at ``births``: each is created when its contact happens."""
         k = len(times)
         if k == 0:
             return
@@ -178,7 +181,8 @@ class FrontDoor:
         seq = self._seq
         self._seq = seq + k
         for item in zip(times.tolist(), range(seq + 1, seq + k + 1), cids.tolist(),
-                        itertools.repeat(tier, k), complexity.tolist(), strict=True):
+                        itertools.repeat(tier, k), complexity.tolist(), births.tolist(),
+                        strict=True):
             heapq.heappush(agenda, item)
         t = agenda[0][0]
         wakes = self._wakes
@@ -206,7 +210,7 @@ class FrontDoor:
             if len(item) == 3:
                 self._arrival(item[2])
             else:
-                child = Child(item[2], item[3], item[4])
+                child = Child(item[2], item[3], item[4], item[5])
                 child.stage = _COMMUNITY
                 self._arrival(child)
         if agenda and (not wakes or agenda[0][0] < wakes[0]):
@@ -227,6 +231,9 @@ class FrontDoor:
         m.log(child, "contact", "front_door")
         child.shared = rng.random() < self.partner_share
         done = self.queue.serve(now, rng.exponential(self.service_days))
+        if done >= child.birth + _LEAVING_DAYS:  # 18 before the contact is decided
+            m.leave_at_18(child, child.birth + _LEAVING_DAYS)
+            return
         if child.tier == 3:
             self._harm_while_waiting(child, now, done)
         signal = child.tier + rng.normal(self.sd)
@@ -266,6 +273,9 @@ class FrontDoor:
         rng = self.rng
         m.log(child, "consulted", "consultation")
         done = self.consult_queue.serve(now, rng.exponential(self.consult_days))
+        if done >= child.birth + _LEAVING_DAYS:
+            m.leave_at_18(child, child.birth + _LEAVING_DAYS)
+            return
         self._harm_while_waiting(child, now, done)
         signal = child.tier + rng.normal(self.consult_sd)
         if signal < self.eh_threshold:

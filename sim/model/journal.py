@@ -25,13 +25,15 @@ import numpy as np
 import pyarrow as pa
 
 from sim.records import CONTEXT_DAYS, CONTEXT_EVENTS, EVENTS, JOURNEY_SCHEMA, STAGES
+from sim.records import DETAILS as _DETAILS_BY_EVENT
 
 EVENT_NAMES: tuple[str, ...] = tuple(EVENTS)
 #: Integer code of each event and stage, as stored in buffered rows.
 EVENT_CODE: dict[str, int] = {e: i for i, e in enumerate(EVENT_NAMES)}
 STAGE_CODE: dict[str, int] = {s: i for i, s in enumerate(STAGES)}
 #: Values of the ``detail`` column.
-DETAILS: tuple[str, ...] = ("", "on_time", "late", "at_deadline", "order", "home")
+DETAILS: tuple[str, ...] = tuple(dict.fromkeys(
+    ["", *(d for details in _DETAILS_BY_EVENT.values() for d in details)]))
 DETAIL_CODE: dict[str, int] = {d: i for i, d in enumerate(DETAILS)}
 
 _STAGE_DICT = pa.array(STAGES, pa.string())
@@ -44,12 +46,12 @@ Sink = Callable[[pa.RecordBatch], None]
 ROW_DTYPE = np.dtype([
     ("time", np.float64), ("child", np.int64), ("episode", np.int32), ("stage", np.int8),
     ("event", np.int8), ("worker", np.int32), ("known", np.int8), ("tier", np.int8),
-    ("detail", np.int8),
+    ("detail", np.int8), ("birth", np.float64),
 ])
 #: The same layout for packing one row: ``ROW_STRUCT.pack(time, child, episode, stage,
-#: event, worker, known, tier, detail)`` gives the bytes of one :data:`ROW_DTYPE` item
-#: (native byte order, standard sizes, no padding).
-ROW_STRUCT = struct.Struct("=dqibbibbb")
+#: event, worker, known, tier, detail, birth)`` gives the bytes of one :data:`ROW_DTYPE`
+#: item (native byte order, standard sizes, no padding).
+ROW_STRUCT = struct.Struct("=dqibbibbbd")
 assert ROW_STRUCT.size == ROW_DTYPE.itemsize
 
 _LEFT = STAGE_CODE["left"]
@@ -102,7 +104,7 @@ class Journal:
     """Buffer of journey rows for one replication.
 
     Each row is ``(time, child, episode, stage, event, worker, known_tier, true_tier,
-    detail)`` with stage, event and detail as integer codes, appended to the byte buffer
+    detail, birth)`` with stage, event and detail as integer codes, appended to the byte buffer
     :attr:`buffer` as ``buffer += ROW_STRUCT.pack(*row)`` (the bytearray is kept across
     flushes, so callers may hold a reference to it).
 
@@ -217,6 +219,7 @@ def array_to_batch(rep: int, a: np.ndarray, at_start: np.ndarray | None = None
         pa.array(col("known")),
         pa.array(col("tier")),
         pa.DictionaryArray.from_arrays(pa.array(col("detail")), _DETAIL_DICT),
+        pa.array(col("birth")),
         pa.array(np.asarray(at_start, dtype=bool)),
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=JOURNEY_SCHEMA)

@@ -31,19 +31,73 @@ weaker evidence stays on the plan), closes when judged tier 1 or lower, and, wit
 ``cin_step_down_share`` at each review, closes while still judged tier 2 (stepped down
 to targeted services, or the family disengages; the need goes back to the community).
 
-Children looked after leave care with a constant hazard (lower under a care order); on
-leaving, need falls by two tiers (an assumption) and the case closes.
+Care (children looked after) is entered by four routes, each logged as
+``looked_after_started`` with the route as its detail:
+
+* ``emergency``: at the strategy discussion of a section 47 enquiry the judged risk
+  (true tier + Normal(0, ``conference_sd``)) reaches ``care.emergency_threshold`` (for a
+  baby under 1, ``care.emergency_threshold_infant``: risk to a baby is more immediate,
+  and proceedings are often planned before birth for removal at birth): the
+  child is removed at once (police protection or an emergency protection order) and an
+  application for a care order follows (:mod:`sim.model.court`), the child looked after
+  on an interim order meanwhile;
+* ``voluntary`` (section 20): a protection-plan review with strong evidence of
+  continuing risk accommodates the child with chance ``accommodation_share``; and a
+  family breakdown at home, a hazard ``care.breakdown_rate`` per year on a child-in-need
+  or protection plan at tier 2 or more, multiplied by ``care.adolescent_factor`` from
+  ``care.adolescent_age`` (adolescents are accommodated more often), and
+  ``care.return_breakdown_rate`` for a child on the plan that supports a return home
+  (a return that breaks down brings the child back into care);
+* ``interim`` and ``order``: in proceedings (:mod:`sim.model.court`).
+
+Care is left by routes that depend on age and legal status (``looked_after_ended``, the
+route as its detail), as competing hazards read again at each change (and at the 16th
+birthday):
+
+* ``home``: voluntary accommodation ends with ``care.voluntary_return_rate`` (times
+  ``care.adolescent_return_factor`` from the adolescent age: adolescents accommodated
+  after a breakdown seldom go back), a care
+  order is discharged with ``care.order_return_rate``; the child's need is then at most
+  tier 2 and a child-in-need plan supports the return (with its breakdown hazard above);
+* ``family``: a child on a care order leaves to special guardianship or another family
+  order with ``care.order_family_rate``;
+* ``adopted``: a child on a placement order (only below ``care.adoption_max_age``, see
+  the court) is adopted after ten weeks' placement plus an exponential delay of mean
+  ``care.adoption_delay_months`` less that (matching, placement, the adoption order);
+* ``independent``: from 16, voluntary or care-order children leave with
+  ``care.leaving_16_17_rate`` (independent or semi-independent living);
+* ``age_18``: on the 18th birthday (:meth:`sim.model.simulation.Model.leave_at_18`).
+
+A voluntarily accommodated child below the adolescent age stays looked after but moves
+into care proceedings with ``care.voluntary_proceedings_rate`` (the LA seeks an order
+for a young child it accommodates: section 20 is often the start of proceedings).
+
+Adopted children, those placed with family and those leaving at 16-17 leave children's
+services (need met as far as the LA is concerned).
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from simpy.events import Timeout
 
-from sim.clock import MONTH, YEAR, working_days_to_days
+from sim.clock import MONTH, WEEK, YEAR, working_days_to_days
+from sim.model.child import (
+    EMERGENCY,
+    INTERIM,
+    NOT_LOOKED_AFTER,
+    ORDER,
+    PLACEMENT,
+    VOLUNTARY,
+)
 from sim.model.front_door import classify
 from sim.model.workforce import WEEKS_PER_MONTH
+
+#: Least time (days) a child is placed with adopters before an adoption application:
+#: ten weeks (Adoption and Children Act 2002, s42).
+ADOPTION_MIN_PLACEMENT_DAYS: float = 10 * WEEK
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.model.child import Child
@@ -63,6 +117,10 @@ class Protection:
         self.m = model
         self.rng = model.rng.help
         self.drng = model.rng.decisions
+        self.crng = model.rng.care
+        self.brng = model.rng.breakdown
+        #: children looked after now (interim care orders included)
+        self.in_care: set[Child] = set()
         self.configure()
 
     def configure(self) -> None:
@@ -79,11 +137,23 @@ class Protection:
         self.relationship = p["protection.relationship_months"] * MONTH
         self.esc = p["protection.escalation_on_plan"] / YEAR
         self.step_down = p["protection.cin_step_down_share"]
-        self.accommodate = p["protection.accommodation_share"]
+        self.accommodate_share = p["protection.accommodation_share"]
         self.proceed = p["protection.proceedings_share"]
         self.proceed_after = p["protection.proceedings_after_months"] * MONTH
-        self.lac_exit = p["protection.looked_after_exit_rate"] / YEAR
-        self.order_exit = p["protection.care_order_exit_rate"] / YEAR
+        self.emergency_threshold = p["care.emergency_threshold"]
+        self.breakdown = p["care.breakdown_rate"] / YEAR
+        self.adolescent_factor = p["care.adolescent_factor"]
+        self.adolescent_days = p["care.adolescent_age"] * YEAR
+        self.return_breakdown = p["care.return_breakdown_rate"] / YEAR
+        self.voluntary_return = p["care.voluntary_return_rate"] / YEAR
+        self.adolescent_return = p["care.adolescent_return_factor"]
+        self.voluntary_proceedings = p["care.voluntary_proceedings_rate"] / YEAR
+        self.emergency_threshold_infant = p["care.emergency_threshold_infant"]
+        self.order_return = p["care.order_return_rate"] / YEAR
+        self.order_family = p["care.order_family_rate"] / YEAR
+        self.leaving_16 = p["care.leaving_16_17_rate"] / YEAR
+        self.adoption_extra = max(
+            0.0, p["care.adoption_delay_months"] * MONTH - ADOPTION_MIN_PLACEMENT_DAYS)
         self.escalate_threshold = p["front_door.urgent_threshold"]
         self.core_effort = p["assessment.core_effort_hours"]
         self.ia_effort = p["assessment.initial_effort_hours"]
@@ -130,6 +200,11 @@ class Protection:
         carried = child.quality
         child.quality = -1.0
         m.log(child, "strategy_discussion", "s47")
+        threshold = (self.emergency_threshold_infant if m.env._now - child.birth < YEAR
+                     else self.emergency_threshold)
+        if child.tier + self.drng.normal(self.conf_sd) >= threshold:
+            self.accommodate(child, EMERGENCY)  # removed at once, then to court
+            return m.court.proceedings
         due = m.env._now + self.icpc_days
         yield from self._allocate(m, child, self.w["s47"])
         a = m.assessment
@@ -166,11 +241,25 @@ class Protection:
         return None
 
     # -- plans --------------------------------------------------------------------------
+    def breakdown_rate(self, child: Child, now: float) -> float:
+        """Hazard (per day) that care at home breaks down for a child on a plan now."""
+        h = 0.0
+        if child.tier >= 2:
+            h = self.breakdown
+            if now - child.birth >= self.adolescent_days:
+                h *= self.adolescent_factor
+        if child.returned > -math.inf:
+            h += self.return_breakdown
+        return h
+
     def _help_interval(self, m: Model, child: Child, until: float):
-        """Help and escalation until time ``until`` (days): tier changes as they happen."""
+        """Help, escalation and breakdown at home until time ``until`` (days): tier
+        changes as they happen; returns True if care at home broke down (the interval
+        then ends at once)."""
         wf = m.workforce
         env = m.env
         rng = self.rng
+        brng = self.brng
         esc = self.esc
         while True:
             now = env._now
@@ -186,10 +275,16 @@ class Protection:
             e = esc if tier < 3 else 0.0
             total = h + e
             dt = rng.exponential(1.0 / total) if total > 0 else until
+            b = self.breakdown_rate(child, now)
+            if b > 0:  # its own stream: help and escalation draw as without it
+                db = brng.exponential(1.0 / b)
+                if db < dt and now + db < until:
+                    yield Timeout(env, db)
+                    return True
             if now + dt >= until:
                 if until > now:
                     yield Timeout(env, until - now)
-                return
+                return False
             yield Timeout(env, dt)
             if rng.random() * total < h:
                 child.tier -= 1
@@ -226,7 +321,10 @@ class Protection:
         yield from self._allocate(m, child, self.w["cin_plan"])
         gap = self.first_review if first_review is None else first_review
         while True:
-            yield from self._help_interval(m, child, m.env._now + gap)
+            if (yield from self._help_interval(m, child, m.env._now + gap)):
+                m.log(child, "cin_plan_ended")
+                self.accommodate(child, VOLUNTARY)
+                return self.looked_after
             signal, strong = self._review(m, child)
             gap = self.review_interval
             if signal >= strong:
@@ -234,6 +332,7 @@ class Protection:
                 return self.strategy
             if child.known <= 1 or self.drng.random() < self.step_down:
                 m.log(child, "cin_plan_ended")
+                child.returned = -math.inf  # a return home is settled once its plan ends
                 self.close(child, to_early_help=child.known <= 1, helped=child.tier == 0)
                 return None
 
@@ -245,7 +344,10 @@ class Protection:
         start = m.env._now if started is None else started
         gap = self.first_review if first_review is None else first_review
         while True:
-            yield from self._help_interval(m, child, m.env._now + gap)
+            if (yield from self._help_interval(m, child, m.env._now + gap)):
+                m.log(child, "cp_plan_ended")
+                self.accommodate(child, VOLUNTARY)
+                return self.looked_after
             signal, strong = self._review(m, child)
             gap = self.review_interval
             if signal >= strong:
@@ -253,28 +355,115 @@ class Protection:
                 if m.env._now - start >= self.proceed_after and r < self.proceed:
                     m.log(child, "cp_plan_ended")
                     return m.court.pre_proceedings
-                if r >= 1.0 - self.accommodate:
+                if r >= 1.0 - self.accommodate_share:
                     m.log(child, "cp_plan_ended")
+                    self.accommodate(child, VOLUNTARY)
                     return self.looked_after
                 continue
             if signal >= 5.0 - strong:  # risk has not clearly fallen: the plan continues
                 continue
             m.log(child, "cp_plan_ended")
+            child.returned = -math.inf
             if child.known == 2:
                 return self.cin_plan
             self.close(child, helped=child.tier == 0)
             return None
 
-    def looked_after(self, m: Model, child: Child, stay: float | None = None):
-        """Step: the child is looked after, until leaving care."""
-        m.log(child, "looked_after_started", "looked_after")
+    # -- care ---------------------------------------------------------------------------
+    def accommodate(self, child: Child, legal: int, stage: str = "looked_after") -> None:
+        """The child starts to be looked after now with legal status ``legal`` (the
+        route into care is logged as the detail)."""
+        child.legal = legal
+        child.returned = -math.inf
+        self.in_care.add(child)
+        self.m.log(child, "looked_after_started", stage, detail=_ROUTE_IN[legal])
+
+    def leave_care(self, child: Child) -> None:
+        """Bookkeeping of a child who ceases to be looked after (the caller logs it)."""
+        child.legal = NOT_LOOKED_AFTER
+        self.in_care.discard(child)
+
+    def exit_rates(self, child: Child, now: float) -> tuple[float, float, float, float]:
+        """Hazards (per day) of leaving care now by each route: home, family, independent
+        (from 16), and of an application to court for a voluntarily accommodated child
+        below the adolescent age (the LA seeks an order)."""
+        legal = child.legal
+        if legal == PLACEMENT:
+            return 0.0, 0.0, 0.0, 0.0
+        age = now - child.birth
+        indep = self.leaving_16 if age >= 16 * YEAR else 0.0
+        if legal == ORDER:
+            return self.order_return, self.order_family, indep, 0.0
+        if age >= self.adolescent_days:
+            return self.voluntary_return * self.adolescent_return, 0.0, indep, 0.0
+        return self.voluntary_return, 0.0, indep, self.voluntary_proceedings
+
+    def looked_after(self, m: Model, child: Child, adoption: float | None = None):
+        """Step: the child is looked after (already logged as such), until leaving care
+        by one of the routes out (the 18th birthday ends the step from outside).
+
+        ``adoption``: time (days) of the adoption of a child on a placement order, if
+        already known (a child on a placement order at the start of the run).
+        """
+        env = m.env
+        rng = self.crng
+        # every draw of the spell is made as it starts (before allocation), so that the
+        # spell of a child does not depend on the order other children draw in
+        if child.legal == PLACEMENT:
+            if adoption is None:
+                adoption = env._now + ADOPTION_MIN_PLACEMENT_DAYS + (
+                    rng.exponential(self.adoption_extra) if self.adoption_extra > 0 else 0.0)
+        else:
+            clock = rng.exponential(1.0)  # unit exponential: the spell's cumulative hazard
+            u = rng.random()
         yield from self._allocate(m, child, self.w["looked_after"])
-        rate = self.order_exit if child.care_order else self.lac_exit
-        if stay is None:
-            stay = self.rng.exponential(1.0 / rate) if rate > 0 else 1e12
-        yield Timeout(m.env, stay)
-        child.tier = max(0, child.tier - 2)
-        child.care_order = False
-        m.log(child, "looked_after_ended")
-        self.close(child, helped=child.tier == 0)
+        if child.legal == PLACEMENT:
+            yield Timeout(env, max(0.0, adoption - env._now))
+            self._leave(child, "adopted")
+            return None
+        # hazards are constant between the birthdays where they change: walk the pieces
+        # until the cumulative hazard reaches the clock
+        changes = (child.birth + self.adolescent_days, child.birth + 16 * YEAR, math.inf)
+        t = env._now
+        while True:
+            rates = self.exit_rates(child, t)
+            total = sum(rates)
+            end = next(c for c in changes if c > t)
+            if total > 0 and clock <= total * (end - t):
+                t += clock / total
+                break
+            if math.isinf(end):  # no way out but the 18th birthday
+                yield Timeout(env, child.birth + 19 * YEAR - env._now)
+                return None  # never reached: the birthday ends the journey
+            clock -= total * (end - t)
+            t = end
+        yield Timeout(env, t - env._now)
+        home, family, indep, _court = rates
+        u *= total
+        if u >= home + family + indep:  # still looked after, now in proceedings
+            return m.court.proceedings
+        if u < home:
+            m.log(child, "looked_after_ended", detail="home")
+            self.leave_care(child)
+            child.tier = min(child.tier, 2)
+            if child.tier < 2:
+                self.close(child, helped=child.tier == 0)
+                return None
+            child.returned = env._now
+            return self.cin_plan
+        self._leave(child, "family" if u < home + family else "independent")
         return None
+
+    def _leave(self, child: Child, route: str) -> None:
+        """The child leaves care and children's services by ``route`` (need met)."""
+        m = self.m
+        self.leave_care(child)
+        m.workforce.release(child)
+        child.tier = 0
+        child.known = -1
+        m.log(child, "looked_after_ended", "left", detail=route)
+
+
+#: The route into care logged for each legal status at entry.
+_ROUTE_IN: dict[int, str] = {VOLUNTARY: "voluntary", EMERGENCY: "emergency",
+                             INTERIM: "interim", ORDER: "order", PLACEMENT: "order"}

@@ -20,7 +20,9 @@ at month ends (:mod:`sim.model.month_ends`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
 from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
@@ -34,9 +36,13 @@ from sim.clock import YEAR
 from sim.model.child import Child
 from sim.model.journal import DETAIL_CODE, EVENT_CODE, ROW_STRUCT, STAGE_CODE, Journal, Sink
 from sim.model.month_ends import CHANGE_STRUCT, INCIDENT, SCR, MonthEndCounts
+from sim.records import LEAVING_AGE
 from sim.streams import Streams
 
 log = logging.getLogger(__name__)
+
+#: Age at which every child leaves children's services, in days.
+LEAVING_DAYS: float = LEAVING_AGE * YEAR
 
 Step = Callable[["Model", Child], Generator[Any, Any, "Step | None"]]
 
@@ -71,6 +77,8 @@ class _Journey:
     def __call__(self, event: Event) -> None:
         """Continue the journey with the outcome of ``event``."""
         gen = self.gen
+        if gen is None:  # ended early (the 18th birthday): the event is stale
+            return
         ok, value = event._ok, event._value
         while True:
             try:
@@ -81,6 +89,10 @@ class _Journey:
                     event = gen.throw(value)
             except StopIteration as stop:  # the step is over: start the next one
                 if stop.value is None:
+                    self.gen = None
+                    child = self.child
+                    if child.journey is self:
+                        child.journey = None
                     return
                 gen = self.gen = stop.value(self.model, self.child)
                 ok, value = True, None
@@ -89,6 +101,21 @@ class _Journey:
                 event.callbacks.append(self)
                 return
             ok, value = event._ok, event._value
+
+    def stop(self) -> None:
+        """End the journey now, wherever it waits: :class:`JourneyEnded` is thrown into
+        its generator (so a court request it holds or waits for is given back: simpy does
+        not release a resource when a generator is merely closed) and the event it waits
+        on, when it comes, is ignored."""
+        gen = self.gen
+        self.gen = None
+        if gen is not None:
+            with contextlib.suppress(JourneyEnded, StopIteration):
+                gen.throw(JourneyEnded())
+
+
+class JourneyEnded(Exception):
+    """Thrown into a journey's generator to end it where it waits (the 18th birthday)."""
 
 
 class Model:
@@ -120,6 +147,7 @@ class Model:
         self.p = values
         self.rep = rep
         self.env = simpy.Environment()
+        self.until = math.inf  # end of the run (days), set by :meth:`run`
         self.rng = Streams(seed, rep)
         self.journal = Journal(rep, sink, chunk_rows, log_from)
         #: Called at a part-way switch as ``on_switch(model, values)``; returns the values
@@ -135,6 +163,7 @@ class Model:
         self._pack_change = CHANGE_STRUCT.pack
         self.next_child_id = 0
         self._on_harm = self._harm  # one bound method for every harm-clock event
+        self._on_birthday = self._birthday  # one bound method for every 18th birthday
         self.incidents_due = 0
         self.harm_rate = float(values["incidents.harm_rate"]) / YEAR
         self.scr_share = float(values["incidents.scr_share"])
@@ -147,9 +176,9 @@ class Model:
         self.system = SystemLayer(self)
 
     # -- children -----------------------------------------------------------------------
-    def new_child(self, tier: int, complexity: float) -> Child:
-        """Create a child (not yet in any stage)."""
-        c = Child(self.next_child_id, tier, complexity)
+    def new_child(self, tier: int, complexity: float, birth: float = 0.0) -> Child:
+        """Create a child born at ``birth`` (days; not yet in any stage)."""
+        c = Child(self.next_child_id, tier, complexity, birth)
         self.next_child_id += 1
         return c
 
@@ -175,7 +204,7 @@ class Model:
         tier = child.tier
         buffer = self._buffer
         buffer += self._pack(t, child.id, child.episode, code, EVENT_CODE[event],
-                             child.worker, child.known, tier, DETAIL_CODE[detail])
+                             child.worker, child.known, tier, DETAIL_CODE[detail], child.birth)
         if len(buffer) >= self._chunk_bytes:
             self.journal.flush()
         if child.unmet:
@@ -243,7 +272,38 @@ class Model:
             ev._ok = True
             ev._value = None
             env.schedule(ev, URGENT)
-        ev.callbacks.append(_Journey(self, child, first))
+        journey = _Journey(self, child, first)
+        ev.callbacks.append(journey)
+        child.journey = journey
+        # the 18th birthday ends the journey wherever it is (see :meth:`_birthday`)
+        birthday = child.birth + LEAVING_DAYS
+        if birthday < self.until:
+            wait = birthday - env._now
+            Timeout(env, wait if wait > 0 else 0.0, (child, journey)).callbacks.append(
+                self._on_birthday)
+
+    def _birthday(self, event: Timeout) -> None:
+        """The 18th birthday of a child whose journey is running: the child leaves
+        children's services, wherever it is (a looked-after child ceases to be looked
+        after); its worker is released and any request it waits on is withdrawn."""
+        child, journey = event._value
+        if child.journey is not journey or journey.gen is None:
+            return  # that journey is over: the child is elsewhere (closed-form spells
+            # end at the birthday themselves)
+        journey.stop()
+        child.journey = None
+        self.leave_at_18(child, self.env._now)
+
+    def leave_at_18(self, child: Child, t: float) -> None:
+        """Log that ``child`` leaves children's services at time ``t`` (its 18th birthday)."""
+        self.workforce.release(child)
+        child.aged_out = True
+        child.returned = -math.inf
+        if child.legal:
+            self.protection.leave_care(child)
+            self.log(child, "looked_after_ended", "left", detail="age_18", t=t)
+        else:
+            self.log(child, "aged_out", "left", t=t)
 
     def reconfigure(self, values: dict[str, Any]) -> None:
         """Change the parameters now (a reform starting part-way through a run): every
@@ -269,6 +329,7 @@ class Model:
         """Run to ``until`` (days) and return the monthly stocks; ``switch`` is
         ``(day, values)`` for a reform that starts part-way through (values None: only
         :attr:`on_switch` is called there)."""
+        self.until = until
         journal = self.journal
         if journal.log_from is not None and 0 < journal.log_from < until:
             Timeout(self.env, journal.log_from).callbacks.append(

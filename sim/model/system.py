@@ -48,14 +48,25 @@ import pandas as pd
 from simpy.events import Timeout
 
 from sim.clock import MONTH, YEAR
+from sim.model.child import INTERIM, ORDER, PLACEMENT, VOLUNTARY
+from sim.model.community import AGE_BANDS
 from sim.model.loops import enabled
-from sim.records import CIN_STAGES, STAGES, STOCK_COLUMNS
+from sim.records import (
+    CIN_STAGES,
+    LOOKED_AFTER_STAGES,
+    PROCEEDINGS_STAGES,
+    STAGES,
+    STOCK_COLUMNS,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.model.child import Child
     from sim.model.simulation import Model
 
 _CIN_IDX = [i for i, s in enumerate(STAGES) if s in CIN_STAGES]
+_LAC_IDX = [i for i, s in enumerate(STAGES) if s in LOOKED_AFTER_STAGES]
+_PROCEEDINGS_IDX = [i for i, s in enumerate(STAGES) if s in PROCEEDINGS_STAGES]
+_SIXTEEN = 16 * YEAR
 
 
 class SystemLayer:
@@ -107,41 +118,94 @@ class SystemLayer:
             ev.callbacks.append(lambda _ev: self.m.switch(switch[1]))
 
     def _initial_population(self) -> None:
+        """A settled, age-structured start: children already in every stage that lasts
+        more than a few weeks, in the middle of their spells.
+
+        * the community: per tier, the settled number of needs arising (and escalating
+          from the tier below) that services do not yet hold, ``arrivals / hazard out``;
+        * early help: ``early_help.initial`` per 10,000 (tier 1 or, a third of them, 2);
+        * child-in-need and protection plans: stocks seen at one moment over-represent
+          long stays, so their complexity is drawn length-biased (plan help is divided by
+          complexity: a lognormal with mean 1 reweighted by complexity is the same
+          lognormal scaled by exp(sigma^2)), and the first review falls anywhere in a
+          review interval;
+        * care proceedings, a share on interim care orders (looked after);
+        * children looked after, by the stated age structure and legal status.
+
+        Ages of children on plans, in the community, in early help and in proceedings are
+        those of new concerns at their tier. Spells whose length is exponential are in the
+        middle by memorylessness; the rest start afresh (an assumption the warm-up absorbs).
+        """
         m = self.m
         p = m.p
         rng = m.rng.initial
         pop10k = p["population.child_population"] / 10_000.0
         sigma = p["population.complexity_sigma"]
         prot = m.protection
-        groups = (
-            ("protection.initial_looked_after", 3, prot.looked_after),
-            ("protection.initial_cp_plans", 3, prot.cp_plan),
-            ("protection.initial_cin_plans", 2, prot.cin_plan),
-            ("court.initial_proceedings", 3, m.court.proceedings),
-        )
-        # A stock seen at one moment over-represents long stays: plan help is divided by
-        # complexity, so stays grow with it, and the children on plans at the start are
-        # drawn length-biased (a lognormal with mean 1 reweighted by complexity is the
-        # same lognormal scaled by exp(sigma^2)).
+        comm = m.community
+        now = m.env.now
+
+        def birth(probs) -> float:
+            u = rng.random()
+            k = 0
+            acc = probs[0]
+            while u >= acc and k < len(probs) - 1:
+                k += 1
+                acc += probs[k]
+            _, lo, hi = AGE_BANDS[k]
+            return now - (lo + (hi - lo) * rng.random()) * YEAR
+
+        def child(tier: int, probs, scale: float = 1.0):
+            c = m.new_child(tier, scale * rng.lognormal_mean1(sigma), birth(probs))
+            m.log(c, "concern", "community")
+            return c
+
+        # children looked after, by age and legal status
+        care_probs = np.array([p[f"care.initial_age_{name}"] for name, _, _ in AGE_BANDS])
+        care_probs = care_probs / care_probs.sum() if care_probs.sum() > 0 else comm.age_probs[3]
+        adoption_age = p["care.adoption_max_age"] * YEAR
+        for _ in range(rng.poisson(p["protection.initial_looked_after"] * pop10k)):
+            c = child(3, care_probs)
+            c.known = 3
+            if now - c.birth < adoption_age and rng.random() < p["care.initial_placement_share"]:
+                legal = PLACEMENT
+            elif rng.random() < p["care.initial_order_share"]:
+                legal = ORDER
+            else:
+                legal = VOLUNTARY
+            prot.accommodate(c, legal)
+            m.start_journey(c, now, prot.looked_after)
+        # care proceedings, at home or on an interim care order
+        for _ in range(rng.poisson(p["court.initial_proceedings"] * pop10k)):
+            c = child(3, comm.age_probs[3])
+            c.known = 3
+            if rng.random() < p["court.interim_removal_share"]:
+                prot.accommodate(c, INTERIM, "interim_care")
+            m.start_journey(c, now, m.court.proceedings)
+        # plans, length-biased
         biased = math.exp(sigma * sigma)
-        for key, tier, step in groups:
-            n = rng.poisson(p[key] * pop10k)
-            scale = biased if step in (prot.cp_plan, prot.cin_plan) else 1.0
-            for _ in range(n):
-                child = m.new_child(tier, scale * rng.lognormal_mean1(sigma))
-                child.known = tier
-                m.log(child, "concern", "community")
-                if step == prot.looked_after:
-                    # assumption: most children in care long term are on care orders
-                    child.care_order = rng.random() < 0.85
-                    rate = prot.order_exit if child.care_order else prot.lac_exit
-                    stay = rng.exponential(1.0 / rate) if rate > 0 else 1e12
-                    m.start_journey(child, m.env.now, _bind(step, stay=stay))
-                elif step == m.court.proceedings:
-                    m.start_journey(child, m.env.now, step)
-                else:
-                    first = rng.random() * prot.review_interval
-                    m.start_journey(child, m.env.now, _bind(step, first_review=first))
+        for key, tier, step in (("protection.initial_cp_plans", 3, prot.cp_plan),
+                                ("protection.initial_cin_plans", 2, prot.cin_plan)):
+            for _ in range(rng.poisson(p[key] * pop10k)):
+                c = child(tier, comm.age_probs[tier], biased)
+                c.known = tier
+                first = rng.random() * prot.review_interval
+                m.start_journey(c, now, _bind(step, first_review=first))
+        # early help
+        for _ in range(rng.poisson(p["early_help.initial"] * pop10k)):
+            tier = 2 if rng.random() < 1.0 / 3.0 else 1
+            c = child(tier, comm.age_probs[tier])
+            comm.early_help(c, now)
+        # the community: needs arising, and escalating, that services do not hold yet
+        inflow = 0.0  # per day, escalating from the tier below
+        for tier in range(4):
+            arrivals = comm.concern_rate[tier] * pop10k / YEAR + inflow
+            notice, resolve, esc, total = comm._hazards[tier]
+            n_settled = arrivals / total if total > 0 else 0.0
+            inflow = n_settled * esc
+            for _ in range(rng.poisson(n_settled)):
+                c = child(tier, comm.age_probs[tier])
+                comm.spell(c, now)
 
     def _monthly(self):
         m = self.m
@@ -230,6 +294,11 @@ class SystemLayer:
             if s != "left":
                 row[f"stage_{s}"] = int(counts[i])
         row["cin_open"] = int(counts[_CIN_IDX].sum())
+        row["looked_after"] = int(counts[_LAC_IDX].sum())
+        now = m.env.now
+        row["looked_after_16_plus"] = sum(
+            1 for c in m.protection.in_care if now - c.birth >= _SIXTEEN)
+        row["in_proceedings"] = int(counts[_PROCEEDINGS_IDX].sum())
         row["contacts_waiting"] = m.front_door.waiting()
         row.update(wf.snapshot())
         row["stress"] = self.stress
@@ -251,7 +320,8 @@ class SystemLayer:
         return df.astype({"rep": np.int32, "month": np.int32})
 
     def schedule_recurrence(self, child: Child, t: float, tier: int) -> None:
-        """A new concern for ``child`` at time ``t`` (days), if within the run."""
+        """A new concern for ``child`` at time ``t`` (days), if within the run (and the
+        child is still under 18 then: :meth:`Community.new_episode` checks)."""
         m = self.m
         if t >= self.until:
             return

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from sim.clock import MONTH, WEEK, Window
+from sim.clock import MONTH, WEEK, YEAR, Window
 from sim.records import CIN_STAGES, PROTECTED_STAGES
 
 #: A referral is a re-referral when the child's previous referral was at most this many
@@ -413,13 +413,167 @@ def cin_open(r: RunRecords) -> float:
 
 @_kpi("looked_after_open", "children looked after at 31 March per LA")
 def looked_after_open(r: RunRecords) -> float:
-    """Children looked after.
+    """Children looked after (interim care orders during proceedings included, as in the
+    national return).
 
-    Formula: mean of ``stage_looked_after`` over the monthly stock rows in the window
-    (estimates the point-in-time count in steady state).
+    Formula: mean of ``looked_after`` (``stage_looked_after + stage_interim_care``) over
+    the monthly stock rows in the window (estimates the point-in-time count in steady
+    state).
     Unit: children looked after at 31 March per LA.
     """
-    return _stock_mean(r, "stage_looked_after")
+    return _stock_mean(r, "looked_after")
+
+
+# care: flows in and out, age structure ------------------------------------------------------
+
+
+def _age_years(rows: pd.DataFrame) -> np.ndarray:
+    """Age (years) at each row's event, from its ``time`` and the child's ``birth``; a
+    hair above the exact value so that an event on a birthday has that birthday's age."""
+    days = rows["time"].to_numpy(dtype=float) - rows["birth"].to_numpy(dtype=float)
+    return days / YEAR + 1e-9
+
+
+def _care_exits(r: RunRecords, *routes: str) -> pd.DataFrame:
+    rows = _window_events(r, "looked_after_ended")
+    if routes:
+        rows = rows[rows["detail"].isin(routes).to_numpy()]
+    return rows
+
+
+@_kpi("looked_after_started_per_year", "children who started to be looked after per year per LA")
+def looked_after_started_per_year(r: RunRecords) -> float:
+    """Children who started to be looked after per year (every route in: emergency
+    protection, voluntary accommodation, interim care order, order at the end of
+    proceedings).
+
+    Formula: count of ``looked_after_started`` events in the window / window.years (a
+    child who starts twice in the window counts twice, as episodes).
+    Unit: children who started to be looked after per year per LA.
+    """
+    return _per_year(r, "looked_after_started")
+
+
+@_kpi("looked_after_ceased_per_year", "children who ceased to be looked after per year per LA")
+def looked_after_ceased_per_year(r: RunRecords) -> float:
+    """Children who ceased to be looked after per year (every route out).
+
+    Formula: count of ``looked_after_ended`` events in the window / window.years.
+    Unit: children who ceased to be looked after per year per LA.
+    """
+    return _per_year(r, "looked_after_ended")
+
+
+@_kpi("adopted_per_year", "looked-after children adopted per year per LA")
+def adopted_per_year(r: RunRecords) -> float:
+    """Looked-after children adopted per year.
+
+    Formula: count of ``looked_after_ended`` events with detail ``adopted`` in the window
+    / window.years.
+    Unit: looked-after children adopted per year per LA.
+    """
+    return _ratio(len(_care_exits(r, "adopted")), r.window.years)
+
+
+@_kpi("ceased_at_18_per_year",
+      "children who ceased to be looked after on their 18th birthday per year per LA")
+def ceased_at_18_per_year(r: RunRecords) -> float:
+    """Children who ceased to be looked after on their 18th birthday, per year.
+
+    Formula: count of ``looked_after_ended`` events with detail ``age_18`` in the window /
+    window.years.
+    Unit: children who ceased to be looked after on their 18th birthday per year per LA.
+    """
+    return _ratio(len(_care_exits(r, "age_18")), r.window.years)
+
+
+@_kpi("ceased_aged_16_17_per_year",
+      "children who ceased to be looked after aged 16 or 17 per year per LA")
+def ceased_aged_16_17_per_year(r: RunRecords) -> float:
+    """Children who ceased to be looked after aged 16 or 17 (any route but the 18th
+    birthday), per year.
+
+    Formula: count of ``looked_after_ended`` events in the window whose detail is not
+    ``age_18`` and whose age at the event, ``(time - birth) / 365.25``, is at least 16
+    and below 18 / window.years.
+    Unit: children who ceased to be looked after aged 16 or 17 per year per LA.
+    """
+    rows = _care_exits(r)
+    rows = rows[(rows["detail"] != "age_18").to_numpy()]
+    age = _age_years(rows)
+    return _ratio(int(((age >= 16.0) & (age < 18.0)).sum()), r.window.years)
+
+
+@_kpi("looked_after_16_plus_share", "share of children looked after at 31 March aged 16 or over")
+def looked_after_16_plus_share(r: RunRecords) -> float:
+    """Share of children looked after who are aged 16 or over.
+
+    Formula: sum of ``looked_after_16_plus`` over the monthly stock rows in the window /
+    sum of ``looked_after`` over the same rows (the ratio of the mean stocks).
+    Unit: share of children looked after at 31 March aged 16 or over.
+    """
+    s = r.window_stocks
+    return _ratio(float(s["looked_after_16_plus"].sum()), float(s["looked_after"].sum()))
+
+
+def _care_spells(r: RunRecords) -> pd.DataFrame:
+    """Care spells that end in the window: per ``looked_after_ended`` event in the window,
+    its route (detail), its time and the time of the same child's latest
+    ``looked_after_started`` before it (the start of the spell, NaN if none)."""
+    sj = r.sorted_journeys
+    ev = sj[sj["event"].isin(("looked_after_started", "looked_after_ended")).to_numpy()]
+    t = ev["time"].to_numpy(dtype=float)
+    c = ev["child"].to_numpy()
+    is_start = (ev["event"] == "looked_after_started").to_numpy()
+    start = pd.Series(np.where(is_start, t, np.nan)).groupby(c).ffill().to_numpy()
+    end = ~is_start & _in_window(t, r.window)
+    return pd.DataFrame({"route": ev["detail"].to_numpy()[end], "end": t[end],
+                         "start": start[end]})
+
+
+#: Routes out of care that count as permanence away from the birth family's home.
+PERMANENCE_ROUTES: tuple[str, ...] = ("adopted", "family")
+
+
+@_kpi("care_to_permanence_days_mean", "days from entering care to adoption or family order")
+def care_to_permanence_days_mean(r: RunRecords) -> float:
+    """Time from entering care to permanence (adoption, special guardianship or another
+    family order).
+
+    Formula: over ``looked_after_ended`` events in the window with detail ``adopted`` or
+    ``family``, the mean of (its time - time of the child's latest earlier
+    ``looked_after_started``, warm-up included), in days. Spells under way when the run
+    starts count from the start of the run (the warm-up lets them end first); spells still
+    open at window end are not counted (they have not reached permanence).
+    Unit: days from entering care to adoption or family order.
+    """
+    spells = _care_spells(r)
+    days = (spells["end"] - spells["start"])[spells["route"].isin(PERMANENCE_ROUTES)]
+    days = days.dropna()
+    return float(days.mean()) if len(days) else math.nan
+
+
+@_kpi("looked_after_reentry_12m_share",
+      "share of care starts within 12 months of a return home from care")
+def looked_after_reentry_12m_share(r: RunRecords) -> float:
+    """Re-entry to care within 12 months of a return home.
+
+    Formula: among ``looked_after_started`` events in the window, the share for which the
+    same child's latest earlier ``looked_after_ended`` had detail ``home`` and was at most
+    365 days before (warm-up included).
+    Unit: share of care starts within 12 months of a return home from care.
+    """
+    sj = r.sorted_journeys
+    ev = sj[sj["event"].isin(("looked_after_started", "looked_after_ended")).to_numpy()]
+    t = ev["time"].to_numpy(dtype=float)
+    c = ev["child"].to_numpy()
+    is_start = (ev["event"] == "looked_after_started").to_numpy()
+    home = ~is_start & (ev["detail"] == "home").to_numpy()
+    prev_home = np.r_[False, home[:-1]] & np.r_[False, c[1:] == c[:-1]]
+    gap = np.r_[np.inf, np.diff(t)]
+    starts = is_start & _in_window(t, r.window)
+    back = starts & prev_home & (gap <= REREFERRAL_DAYS)
+    return _ratio(int(back.sum()), int(starts.sum()))
 
 
 # care proceedings ------------------------------------------------------------------------
