@@ -14,9 +14,8 @@ from sim.clock import DEFAULT_WARMUP_YEARS
 from sim.experiments.backends import LocalBackend
 from sim.experiments.calibration import calibrate, calibrated_parameters, loss, replication_kpis
 from sim.experiments.validation import validate
-from sim.outputs.statistics import summarise
 from sim.outputs.targets import CONFIDENCE_WEIGHT, TARGET_FILES, load_targets
-from sim.outputs.validation import format_table, validation_table, write_validation
+from sim.outputs.validation import format_table, validation_table
 from sim.parameters import SCHEMA
 from sim.scaling import scale_to_population
 from sim.scenario import load_scenario
