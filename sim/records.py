@@ -201,9 +201,11 @@ JOURNEY_COLUMNS: tuple[str, ...] = tuple(JOURNEY_SCHEMA.names)
 
 #: Events whose latest row before the measured window a window-only log keeps (marked
 #: ``at_start``): the KPIs look back at them (the previous referral, the application of
-#: proceedings still open, the first contact of an episode still open, a proceedings end).
+#: proceedings still open, the first contact of an episode still open, a proceedings end,
+#: the start of a care spell still open and the last return home).
 CONTEXT_EVENTS: tuple[str, ...] = (
     "referral", "contact", "consulted", "care_application", "proceedings_ended",
+    "looked_after_started", "looked_after_ended",
 )
 #: How far before the window (days) a window-only log keeps those rows for children
 #: no longer open at its start (at least the 12 months of the re-referral measure).

@@ -10,6 +10,7 @@ import pytest
 from fakes import CALLS_ENV, staff_simulate
 
 from sim import cli
+from sim.clock import DEFAULT_WARMUP_YEARS
 from sim.experiments import sensitivity as gsa
 from sim.experiments.runs import ExperimentError
 from sim.parameters import SCHEMA
@@ -175,7 +176,8 @@ def test_plan_counts_runs_and_estimates_time(baseline) -> None:
 def test_cli_tells_the_plan_first(capsys: pytest.CaptureFixture) -> None:
     assert cli.main(["sensitivity", "--kpi", "cin_open", "--dry-run", "--workers", "2"]) == 0
     out = capsys.readouterr().out
-    assert "runs of 21 simulated years" in out and "about" in out and "2 workers" in out
+    years = int(DEFAULT_WARMUP_YEARS + 5)
+    assert f"runs of {years} simulated years" in out and "about" in out and "2 workers" in out
 
 
 def test_charts_leave_matplotlib_alone(tmp_path: Path, baseline) -> None:

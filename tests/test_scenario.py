@@ -518,7 +518,7 @@ def test_to_toml_writes_a_runnable_overlay(tmp_path: Path) -> None:
     # an overlay on a reform, and a scenario with a start year
     reform = load_scenario("munro_package").with_values({"court.fgc_share": 0.9}, name="m2")
     assert load_scenario(reform.to_toml(tmp_path / "m2.toml")).digest() == reform.digest()
-    late = load_scenario("flexible_assessment_from_year_18")
+    late = load_scenario("flexible_assessment_from_year_7")
     again = load_scenario(late.to_toml(tmp_path / "late.toml"))
     assert again.start_year == 18 and again.digest() == late.digest()
     # a file named like its base is written with the base's path, not its name

@@ -12,7 +12,7 @@ from sim.outputs.kpis import KPIS
 from sim.outputs.labels import KPI_LABELS, kpi_label
 from sim.outputs.statistics import summarise
 
-SCENARIOS = ("baseline", "flexible_assessment_from_year_18", "recruitment_freeze")
+SCENARIOS = ("baseline", "flexible_assessment_from_year_7", "recruitment_freeze")
 
 
 def _per_rep(seed: int, abolish: bool = False) -> pd.DataFrame:

@@ -519,14 +519,19 @@ def looked_after_16_plus_share(r: RunRecords) -> float:
 def _care_spells(r: RunRecords) -> pd.DataFrame:
     """Care spells that end in the window: per ``looked_after_ended`` event in the window,
     its route (detail), its time and the time of the same child's latest
-    ``looked_after_started`` before it (the start of the spell, NaN if none)."""
+    ``looked_after_started`` before it (the start of the spell; NaN if none, or if that
+    row placed a child already looked after when the run began: its start is unknown)."""
     sj = r.sorted_journeys
     ev = sj[sj["event"].isin(("looked_after_started", "looked_after_ended")).to_numpy()]
     t = ev["time"].to_numpy(dtype=float)
     c = ev["child"].to_numpy()
+    mark = _at_start(ev)
     is_start = (ev["event"] == "looked_after_started").to_numpy()
-    start = pd.Series(np.where(is_start, t, np.nan)).groupby(c).ffill().to_numpy()
-    end = ~is_start & _in_window(t, r.window)
+    known = ~(mark & (t <= 0.0))  # not a placement of the run's initial population
+    # start rows carry their time (-inf when unknown), end rows the latest start before
+    start = pd.Series(np.where(is_start, np.where(known, t, -np.inf), np.nan))
+    start = start.groupby(c).ffill().replace(-np.inf, np.nan).to_numpy()
+    end = ~is_start & _in_window(t, r.window) & ~mark
     return pd.DataFrame({"route": ev["detail"].to_numpy()[end], "end": t[end],
                          "start": start[end]})
 
@@ -543,8 +548,8 @@ def care_to_permanence_days_mean(r: RunRecords) -> float:
     Formula: over ``looked_after_ended`` events in the window with detail ``adopted`` or
     ``family``, the mean of (its time - time of the child's latest earlier
     ``looked_after_started``, warm-up included), in days. Spells under way when the run
-    starts count from the start of the run (the warm-up lets them end first); spells still
-    open at window end are not counted (they have not reached permanence).
+    starts are left out (their start is unknown; the warm-up lets them end first); spells
+    still open at window end are not counted (they have not reached permanence).
     Unit: days from entering care to adoption or family order.
     """
     spells = _care_spells(r)
@@ -571,7 +576,7 @@ def looked_after_reentry_12m_share(r: RunRecords) -> float:
     home = ~is_start & (ev["detail"] == "home").to_numpy()
     prev_home = np.r_[False, home[:-1]] & np.r_[False, c[1:] == c[:-1]]
     gap = np.r_[np.inf, np.diff(t)]
-    starts = is_start & _in_window(t, r.window)
+    starts = is_start & _in_window(t, r.window) & ~_at_start(ev)
     back = starts & prev_home & (gap <= REREFERRAL_DAYS)
     return _ratio(int(back.sum()), int(starts.sum()))
 

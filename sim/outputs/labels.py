@@ -163,6 +163,24 @@ KPI_LABELS: dict[str, Label] = {
                                       "days", "duration", 0.0, None, "Days to right help"),
     "open_cases_at_end": Label("Children in need open at the end", "children", "count",
                                0.0, None, "Open cases at end", headline=False),
+    "looked_after_started_per_year": _rate("Children starting to be looked after a year",
+                                           "children a year", "Care starts"),
+    "looked_after_ceased_per_year": _rate("Children ceasing to be looked after a year",
+                                          "children a year", "Care ends"),
+    "adopted_per_year": _rate("Children adopted from care a year", "children a year",
+                              "Adoptions"),
+    "ceased_at_18_per_year": _rate("Children leaving care at 18 a year", "children a year",
+                                   "Left care at 18"),
+    "ceased_aged_16_17_per_year": _rate("Children leaving care aged 16 or 17 a year",
+                                        "children a year", "Left care at 16-17"),
+    "looked_after_16_plus_share": _share("Children looked after aged 16 or over",
+                                         "% of children looked after", "Looked after 16+"),
+    "care_to_permanence_days_mean": Label("Time from entering care to permanence (mean)",
+                                          "days", "duration", 0.0, None,
+                                          "Days to permanence"),
+    "looked_after_reentry_12m_share": _share("Children back in care within 12 months of "
+                                             "going home", "% of returns home",
+                                             "Back in care within 12 months"),
 }
 
 _index = "index"
@@ -189,6 +207,9 @@ STOCK_LABELS: dict[str, Label] = {
     "morale": Label("Social worker morale", "index, 1 = no lasting stress", _index),
     "direct_share": _share("Time with children and families", "% of working time"),
     "early_help_occupancy": _count("Children in early help", "children"),
+    "looked_after": _count("Children looked after", "children"),
+    "looked_after_16_plus": _count("Children looked after aged 16 or over", "children"),
+    "in_proceedings": _count("Children in care proceedings", "children"),
 }
 
 
