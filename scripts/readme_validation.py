@@ -3,7 +3,7 @@
 The block between the two markers in README.md (``<!-- validation: begin ... -->`` and
 ``<!-- validation: end -->``) is replaced by the output of ``childsim validate
 --markdown`` run with the options given here (default: the README's, i.e. the command's
-defaults: 10 replications of 5 measured years after 16 warm-up years, seed 1), so the
+defaults: 10 replications of 5 measured years after 5 warm-up years, seed 1), so the
 table always matches what the current code prints. The run's results go to a temporary
 directory.
 

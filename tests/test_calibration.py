@@ -131,15 +131,13 @@ VERDICT_SEEDS = range(1, 21)
 @pytest.mark.slow
 def test_validation_verdict_is_the_same_at_19_of_20_seeds(tmp_path):
     """``validate`` at its default settings (10 replications, more for serious case
-    reviews if the replication rule asks, of 5 measured years after the default 16-year
+    reviews if the replication rule asks, of 5 measured years after the default 5-year
     warm-up) gives the same verdict, pass or fail and the same targets missed, at 19 of
     20 seeds or more, and that verdict is a pass.
 
-    Cost, measured: a replication of the whole-LA baseline for 21 years is about 9 s of
-    CPU, so 20 seeds of 10 replications are about 30 minutes of CPU, about 15 minutes on 2
-    cores: the longest slow test, kept at the default settings on purpose (a shorter
-    warm-up changes the verdict: after 6 years children looked after are about 13% below
-    their settled level, under the band's floor)."""
+    Cost: a replication of the whole-LA baseline for 10 years is about 4-5 s of CPU, so 20
+    seeds of 10 replications are about 15 minutes of CPU, about 8 minutes on 2 cores: kept
+    at the default settings on purpose (the verdict of the default is what is claimed)."""
     from collections import Counter
 
     from sim.experiments.validation import run_validation
