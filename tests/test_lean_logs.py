@@ -100,7 +100,8 @@ def test_a_log_without_the_column_has_no_marks():
 
 
 def _row(t, child, event, stage, episode=1):
-    return (t, child, episode, STAGE_CODE[stage], EVENT_CODE[event], -1, -1, 2, 0, -3000.0)  # born before the run (days)
+    # the last field: born before the run (days)
+    return (t, child, episode, STAGE_CODE[stage], EVENT_CODE[event], -1, -1, 2, 0, -3000.0)
 
 
 def test_journal_keeps_the_state_and_context_of_open_cases_only():
