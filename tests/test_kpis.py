@@ -247,6 +247,16 @@ def test_care_proceedings_none_finished_is_nan():
     assert got["care_proceedings_open_at_end"] == 1
 
 
+def test_proceedings_end_at_the_18th_birthday():
+    """A child who turns 18 during proceedings leaves them: not open at the end."""
+    aged = log(ev(500, 1, "care_application", "proceedings", true=3),
+               ev(600, 1, "aged_out", "left", true=3),
+               ev(500, 2, "care_application", "interim_care", true=3),
+               ev(610, 2, "looked_after_ended", "left", detail="age_18", true=3),
+               ev(700, 3, "care_application", "proceedings", true=3))
+    assert compute_kpis(records(aged))["care_proceedings_open_at_end"] == 1  # child 3
+
+
 # missed harm -----------------------------------------------------------------------------
 
 

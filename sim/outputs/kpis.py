@@ -662,7 +662,8 @@ def care_proceedings_open_at_end(r: RunRecords) -> float:
     """Care proceedings still open at the end of the window (censored, reported).
 
     Formula: count of child episodes whose latest ``care_application`` before window.end is
-    not followed by a ``proceedings_ended`` before window.end.
+    not followed by a ``proceedings_ended`` before window.end, nor by the child's 18th
+    birthday (proceedings end when the child leaves children's services).
     Unit: care proceedings open at window end.
     """
     ev = _proceedings_events(r)
@@ -670,7 +671,17 @@ def care_proceedings_open_at_end(r: RunRecords) -> float:
     if ev.empty:
         return 0.0
     last = ev.groupby(["child", "episode"], sort=False).tail(1)
-    return float(last["is_ca"].sum())
+    last = last[last["is_ca"].to_numpy()]
+    sj = r.sorted_journeys
+    left = sj[(sj["event"].isin(("aged_out", "looked_after_ended")).to_numpy()
+               & (sj["detail"].isin(("", "age_18"))).to_numpy()
+               & (sj["stage"] == "left").to_numpy()
+               & (sj["time"].to_numpy(dtype=float) < r.window.end))]
+    aged = left[(left["event"] == "aged_out").to_numpy()
+                | (left["detail"] == "age_18").to_numpy()]
+    at_18 = aged.groupby("child")["time"].max()
+    when = last["child"].map(at_18).to_numpy(dtype=float)
+    return float((~(when > last["time"].to_numpy(dtype=float))).sum())
 
 
 # workforce -------------------------------------------------------------------------------
