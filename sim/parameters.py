@@ -340,13 +340,19 @@ SCHEMA: dict[str, Param] = {
         "months", 0, 60, (3, 12), "Months on a plan before pre-proceedings are considered"),
     "protection.initial_looked_after": _p(
         "children per 10,000", 0, 1000, (40, 70),
-        "Children looked after at the start of the run"),
+        "Children looked after (outside care proceedings) at the start of the run"),
     "protection.initial_cin_plans": _p(
         "children per 10,000", 0, 2000, (100, 300),
         "Children on child-in-need plans at the start of the run"),
     "protection.initial_cp_plans": _p(
         "children per 10,000", 0, 1000, (20, 50),
         "Children on child protection plans at the start of the run"),
+    "protection.initial_assessments": _p(
+        "children per 10,000", 0, 500, (10, 60),
+        "Children being assessed (referred, not yet decided) at the start of the run"),
+    "protection.initial_s47": _p(
+        "children per 10,000", 0, 500, (5, 40),
+        "Children in a section 47 enquiry at the start of the run"),
     # care (children looked after) ----------------------------------------------------------
     "care.emergency_threshold": _p(
         "tiers", -5, 10, (3.3, 4.3),
@@ -509,6 +515,9 @@ SCHEMA.update({
         "months", 0.1, 120, (1, 6), "Time constant of prescription rising"),
     "pressure.ratchet_down_months": _p(
         "months", 0.1, 600, (24, 120), "Time constant of prescription falling"),
+    "pressure.initial_prescription": _p(
+        "index", 0.2, 3.0, (1.0, 1.1),
+        "Prescription index at the start of the run (with procedure creep on)"),
     "pressure.systems_approach_scr": _switch(
         "Serious case reviews take a systems approach (learning, not blame)"),
     "pressure.systems_link_reduction": _share(
@@ -637,7 +646,11 @@ SIZE: tuple[str, ...] = ("population.child_population",)
 #: The state at the start of a run.
 INITIAL: tuple[str, ...] = (
     "protection.initial_looked_after", "protection.initial_cin_plans",
-    "protection.initial_cp_plans", "court.initial_proceedings",
+    "protection.initial_cp_plans", "protection.initial_assessments", "protection.initial_s47",
+    "court.initial_proceedings", "early_help.initial",
+    "care.initial_order_share", "care.initial_placement_share",
+    *(f"care.initial_age_{band}" for band in ("under1", "1_4", "5_9", "10_15", "16_17")),
+    "pressure.initial_prescription",
 )
 
 

@@ -12,6 +12,7 @@ import functools
 import numpy as np
 import pyarrow as pa
 import pytest
+from scipy import stats
 
 from sim.clock import DEFAULT_WARMUP_YEARS, YEAR
 from sim.experiments.backends import LocalBackend
@@ -225,12 +226,13 @@ DIRECTIONS = [workforce_spiral_turns_a_surge_into_leavers,
 DRIFT_YEARS = 20.0
 #: Years at each end of that span whose mean stocks are compared.
 DRIFT_WINDOW = 5.0
-#: Largest relative change of the mean of a stock of children over the span. The goal is
-#: 5%; what the baseline holds today is 10% (see the test's docstring).
-DRIFT_TOLERANCE = 0.10
-#: ... and of children in proceedings (a small stock: its 5-year means over 8
-#: replications have a standard error of 2-5%), the workforce and pressure.
-STABLE_TOLERANCE = 0.15
+#: Largest relative change of the mean of a stock of children over the span.
+DRIFT_TOLERANCE = 0.05
+#: ... and of the workforce and pressure stocks (the loops wander more).
+STABLE_TOLERANCE = 0.10
+#: Replications: children in proceedings are a small stock (about 68), whose 5-year means
+#: over 8 replications had standard errors of 2-4%; over 16, about 2%.
+DRIFT_REPS = 16
 
 
 def _from_start(rep: int, scenario, years: float):
@@ -243,38 +245,46 @@ def _from_start(rep: int, scenario, years: float):
 def test_baseline_is_stable_and_a_shock_decays():
     """Stability: with all loops on, the baseline does not drift after its (default)
     warm-up: over the 20 years that follow, the mean stocks of children in need, on
-    protection plans and looked after over the first 5 years and over the last 5 years,
-    on the mean of 8 replications, agree within 10% (in proceedings, caseloads, staff in
-    post and pressure within 15%); and a pressure shock a year after the warm-up has
+    protection plans, looked after and in proceedings over the first 5 years and over
+    the last 5 years, on the mean of 16 replications, agree within 5% (caseloads, staff
+    in post and pressure within 10%); and a pressure shock a year after the warm-up has
     decayed 4 years later (pressure within 0.15 of the unshocked runs, on the mean of 4
     replications).
 
     Drift is a property of the expected path, so the windows are compared on the mean of
     replications: a single replication wanders (serious case reviews come in clusters and
-    prescription ratchets up faster than it comes down).
-
-    Not yet 5%: measured at seeds 5, 6 and 7 (8 replications each, years 5-10 against
-    20-25, standard errors 1-5%), children on protection plans rise 3.0% to 6.4%,
-    children in need 2.1% to 4.5%, children looked after -2.0% to +7.1%, in proceedings
-    2.1% to 13%, caseloads 2.0% to 4.9%. With procedure creep and defensive practice off,
-    children in need move +0.6% and plans +3.6%: part of the slow rise comes from the
-    pressure loops, part from caseloads and plan lengths feeding each other (time shared by
-    weight, help linear in direct hours), the links the credible-ripples work bounds."""
+    prescription ratchets up faster than it comes down). Measured with 8 replications at
+    seeds 5, 6 and 7 (years 5-10 against 20-25): children in need +0.8%, +1.1%, +0.2%;
+    on plans +1.3%, +1.2%, +1.6%; looked after -2.5%, -0.1%, -1.5%; in proceedings
+    +1.1%, +2.6%, +2.4% (standard errors 2-4%: a small stock, so it is asked to be within
+    5% or not significantly beyond it). With 16 replications at seed 5: +0.5%, +1.6%,
+    -1.0%, -0.1% (standard errors 0.9%, 1.3%, 1.4%, 2.9%). Before the start held
+    assessments and enquiries under way and prescription at its settled level, plans
+    rose 3-6% and children in need 2-4.5%."""
     sc = load_scenario("baseline")
     w = DEFAULT_WARMUP_YEARS
     run = functools.partial(_from_start, scenario=sc, years=w + DRIFT_YEARS)
-    runs = dict(LocalBackend(2).map(run, range(8)))  # replication -> stocks
+    runs = dict(LocalBackend(2).map(run, range(DRIFT_REPS)))  # replication -> stocks
+    end = w + DRIFT_YEARS
     for col, tolerance in (("cin_open", DRIFT_TOLERANCE), ("stage_cp_plan", DRIFT_TOLERANCE),
                            ("looked_after", DRIFT_TOLERANCE),
-                           ("in_proceedings", STABLE_TOLERANCE),
+                           ("in_proceedings", DRIFT_TOLERANCE),
                            ("caseload_mean", STABLE_TOLERANCE),
                            ("staff_in_post", STABLE_TOLERANCE),
                            ("pressure", STABLE_TOLERANCE)):
-        a = np.mean([_window(st, w, w + DRIFT_WINDOW)[col].mean() for st in runs.values()])
-        end = w + DRIFT_YEARS
-        b = np.mean([_window(st, end - DRIFT_WINDOW, end)[col].mean()
-                     for st in runs.values()])
-        assert abs(b - a) <= tolerance * a, (col, a, b)
+        a = np.array([_window(st, w, w + DRIFT_WINDOW)[col].mean() for st in runs.values()])
+        b = np.array([_window(st, end - DRIFT_WINDOW, end)[col].mean()
+                      for st in runs.values()])
+        change = (b - a) / a.mean()  # per replication, relative to the first window's mean
+        drift = change.mean()
+        if col == "in_proceedings":
+            # a small stock: within the tolerance, or not significantly beyond it (its 95%
+            # interval reaches inside); 16 replications give a standard error of about 3%
+            half = stats.t.ppf(0.975, len(change) - 1) * change.std(ddof=1) / np.sqrt(
+                len(change))
+            assert abs(drift) - half <= tolerance, (col, drift, half)
+        else:
+            assert abs(drift) <= tolerance, (col, a.mean(), b.mean())
     # the shock, in the first 4 replications (common random numbers with the runs above)
     t0 = w + 1.0
     shock = sc.with_values({"shocks.pressure_year": t0, "shocks.pressure_size": 1.5})

@@ -196,15 +196,22 @@ class Protection:
 
     # -- section 47 ---------------------------------------------------------------------
     def strategy(self, m: Model, child: Child):
-        """Step: strategy discussion, section 47 enquiry and initial conference."""
-        carried = child.quality
-        child.quality = -1.0
+        """Step: strategy discussion: emergency protection, or the section 47 enquiry."""
         m.log(child, "strategy_discussion", "s47")
         threshold = (self.emergency_threshold_infant if m.env._now - child.birth < YEAR
                      else self.emergency_threshold)
         if child.tier + self.drng.normal(self.conf_sd) >= threshold:
+            child.quality = -1.0
             self.accommodate(child, EMERGENCY)  # removed at once, then to court
             return m.court.proceedings
+        return self.enquiry
+        yield  # pragma: no cover - makes this a generator
+
+    def enquiry(self, m: Model, child: Child):
+        """Step: the section 47 enquiry (after the strategy discussion) and the initial
+        conference."""
+        carried = child.quality
+        child.quality = -1.0
         due = m.env._now + self.icpc_days
         yield from self._allocate(m, child, self.w["s47"])
         a = m.assessment

@@ -111,6 +111,11 @@ class SystemLayer:
         ``switch`` is ``(time in days, values)``: a reform that starts part-way through.
         """
         self.until = until
+        if self.on["procedure_creep"]:  # prescription starts at its settled level
+            m = self.m
+            self.prescription = float(m.p["pressure.initial_prescription"])
+            m.assessment.compliance = min(1.0, self.base_compliance * self.prescription)
+            m.workforce.update_time_split(self.prescription, self.sickness, 0.0)
         self._initial_population()
         self.m.env.process(self._monthly())
         if switch is not None and switch[0] < until:
@@ -129,8 +134,12 @@ class SystemLayer:
           complexity: a lognormal with mean 1 reweighted by complexity is the same
           lognormal scaled by exp(sigma^2)), and the first review falls anywhere in a
           review interval;
+        * assessments and section 47 enquiries under way (``protection.initial_assessments``,
+          ``protection.initial_s47``), starting afresh;
         * care proceedings, a share on interim care orders (looked after);
         * children looked after, by the stated age structure and legal status.
+
+        Prescription starts at its settled level (``pressure.initial_prescription``).
 
         Ages of children on plans, in the community, in early help and in proceedings are
         those of new concerns at their tier. Spells whose length is exponential are in the
@@ -191,6 +200,24 @@ class SystemLayer:
                 c.known = tier
                 first = rng.random() * prot.review_interval
                 m.start_journey(c, now, _bind(step, first_review=first))
+        # assessments and section 47 enquiries under way (starting afresh), with the tiers
+        # of the settled flow into them: assessments 15% tier 1, 78% tier 2, 7% tier 3;
+        # enquiries 41% tier 2, 59% tier 3 (all judged at risk)
+        # enquiries (past the strategy discussion and its emergency decision)
+        for key, mix, step in (
+                ("protection.initial_assessments", (0.15, 0.78, 0.07), m.assessment.assess),
+                ("protection.initial_s47", (0.0, 0.41, 0.59), prot.enquiry)):
+            for _ in range(rng.poisson(p[key] * pop10k)):
+                u = rng.random()
+                tier = 1 if u < mix[0] else 2 if u < mix[0] + mix[1] else 3
+                c = child(tier, comm.age_probs[tier])
+                c.referral_time = now
+                if step is prot.enquiry:
+                    c.known = 3
+                    m.log(c, "strategy_discussion", "s47")
+                else:
+                    c.known = tier
+                m.start_journey(c, now, step)
         # early help
         for _ in range(rng.poisson(p["early_help.initial"] * pop10k)):
             tier = 2 if rng.random() < 1.0 / 3.0 else 1
