@@ -59,28 +59,37 @@ def test_compare_frames_pairs_by_replication_and_handles_missing() -> None:
         comparison.compare_frames({"b": base}, "x")
 
 
-@pytest.mark.parametrize("seed", [3, 4, 7])
-def test_common_random_numbers_narrow_the_interval(tmp_path: Path, small, seed) -> None:
+def test_common_random_numbers_narrow_the_interval(tmp_path: Path, small) -> None:
     """The point of CRN: the paired interval of the real model's difference is narrower
-    than the unpaired (Welch) interval of the same runs, for referrals, children in need
-    and children looked after. A claim about every seed: over seeds 1 to 10 the ratio of
-    the paired to the unpaired half-width was at most 0.68 for referrals, 0.43 for children
-    in need and 0.16 for children looked after (checked here at three of them)."""
+    than the unpaired (Welch) interval of the same runs. A claim about every seed, checked
+    at three: over seeds 1 to 10 (5 replications each), the ratio of the paired to the
+    unpaired half-width was at most 0.65 for children in need and 0.42 for children looked
+    after. Referrals, which fewer court days barely touch (their difference is noise, and
+    the draws of the community, shared by every child's later episodes, fall out of step
+    once the court's timing differs), gain less: ratios 0.40 to 1.02, mean 0.65, so for
+    them the claim is about the mean over the seeds."""
     fewer = small.with_values({"court.sitting_days_per_week": 5.0}, name="fewer-court-days")
-    comp = comparison.run_comparison(small, [fewer], reps=5, seed=seed, out_dir=tmp_path,
-                                     workers=2, **SHORT)
-    rows = comp.table[~comp.table["is_base"]].set_index("kpi")
-    for kpi in ("referrals_per_year", "cin_open", "looked_after_open"):
-        paired, welch = rows.loc[kpi, "diff_half_width"], rows.loc[kpi, "welch_half_width"]
-        assert paired < welch, (kpi, paired, welch)
-        assert rows.loc[kpi, "n_pairs"] == 5
-    # same seed and replication numbers for both scenarios
-    for name in ("small", "fewer-court-days"):
-        manifest = json.loads((tmp_path / name / "manifest.json").read_text())
-        assert manifest["seed"] == seed and manifest["reps"] == 5
-    saved = pd.read_csv(tmp_path / "comparison.csv")
+    referral_ratios = []
+    for seed in (3, 4, 7):
+        out = tmp_path / str(seed)
+        comp = comparison.run_comparison(small, [fewer], reps=5, seed=seed, out_dir=out,
+                                         workers=2, **SHORT)
+        rows = comp.table[~comp.table["is_base"]].set_index("kpi")
+        for kpi in ("referrals_per_year", "cin_open", "looked_after_open"):
+            paired, welch = rows.loc[kpi, "diff_half_width"], rows.loc[kpi, "welch_half_width"]
+            assert rows.loc[kpi, "n_pairs"] == 5
+            if kpi == "referrals_per_year":
+                referral_ratios.append(paired / welch)
+            else:
+                assert paired < welch, (seed, kpi, paired, welch)
+        # same seed and replication numbers for both scenarios
+        for name in ("small", "fewer-court-days"):
+            manifest = json.loads((out / name / "manifest.json").read_text())
+            assert manifest["seed"] == seed and manifest["reps"] == 5
+    assert np.mean(referral_ratios) < 1.0, referral_ratios
+    saved = pd.read_csv(out / "comparison.csv")
     assert len(saved) == len(comp.table)
-    meta = json.loads((tmp_path / "comparison.json").read_text())
+    meta = json.loads((out / "comparison.json").read_text())
     assert meta["base"] == "small" and meta["common_random_numbers"] is True
     assert [s["dir"] for s in meta["scenarios"]] == ["small", "fewer-court-days"]
     assert len(meta["rows"]) == len(comp.table)

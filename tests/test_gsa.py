@@ -37,9 +37,12 @@ def test_parameters_from_the_schema() -> None:
         assert key not in every
     # named, they are varied
     assert "population.child_population" in gsa.sensitivity_parameters(["size"])
-    assert set(gsa.sensitivity_parameters(["initial"])) == {
-        "protection.initial_looked_after", "protection.initial_cin_plans",
-        "protection.initial_cp_plans", "court.initial_proceedings"}
+    initial = set(gsa.sensitivity_parameters(["initial"]))
+    assert {"protection.initial_looked_after", "protection.initial_cin_plans",
+            "protection.initial_cp_plans", "protection.initial_assessments",
+            "protection.initial_s47", "court.initial_proceedings", "early_help.initial",
+            "pressure.initial_prescription"} <= initial
+    assert all(SCHEMA[k].role == "initial" for k in initial)
     everything = gsa.sensitivity_parameters(["all"])
     assert set(every) < set(everything) and "population.child_population" in everything
     front = gsa.sensitivity_parameters(["front_door"])

@@ -46,6 +46,8 @@ NO_INITIAL_STOCKS: dict[str, float] = {
     "protection.initial_looked_after": 0.0,
     "protection.initial_cin_plans": 0.0,
     "protection.initial_cp_plans": 0.0,
+    "protection.initial_assessments": 0.0,
+    "protection.initial_s47": 0.0,
     "court.initial_proceedings": 0.0,
 }
 NO_CONCERNS: dict[str, float] = {f"population.concern_rate_tier{k}": 0.0 for k in range(4)}
@@ -491,12 +493,12 @@ def test_journeys_are_legal_for_plausible_parameters(small_baseline, values, pol
     assert (firsts["event"] == "concern").all()
     assert (ordered.groupby(["child", "episode"], sort=False).head(1)["event"]
             == "concern").all()
-    assert_precedes(ordered, ["contact", "consulted"], "referral")
-    assert_precedes(ordered, ["strategy_discussion"], "icpc")
-    # children on a plan, in proceedings or looked after at the start had their
-    # conference and pre-proceedings before the run
+    # children being assessed, on a plan, in proceedings or looked after at the start had
+    # their contact, conference and pre-proceedings before the run
     initial = ordered["child"].isin(firsts.loc[firsts["time"] == 0.0, "child"])
     before_run = initial & (ordered["episode"] == 1)
+    assert_precedes(ordered, ["contact", "consulted"], "referral", exclude=before_run)
+    assert_precedes(ordered, ["strategy_discussion"], "icpc")
     assert_precedes(ordered, ["icpc"], "cp_plan_started", exclude=before_run)
     assert_precedes(ordered, ["care_application"], "proceedings_ended")
     # proceedings follow pre-proceedings, or an emergency removal or accommodation

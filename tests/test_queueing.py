@@ -129,6 +129,8 @@ def mmc_scenario(c: int, rho: float, *, child_population: int = 73_000):
         "protection.initial_looked_after": 0.0,
         "protection.initial_cin_plans": 0.0,
         "protection.initial_cp_plans": 0.0,
+        "protection.initial_assessments": 0.0,
+        "protection.initial_s47": 0.0,
         "court.initial_proceedings": 0.0,
         "early_help.initial": 0.0,
         # no one near 18 (who would leave at the birthday rather than be screened)

@@ -520,7 +520,7 @@ def test_to_toml_writes_a_runnable_overlay(tmp_path: Path) -> None:
     assert load_scenario(reform.to_toml(tmp_path / "m2.toml")).digest() == reform.digest()
     late = load_scenario("flexible_assessment_from_year_7")
     again = load_scenario(late.to_toml(tmp_path / "late.toml"))
-    assert again.start_year == 18 and again.digest() == late.digest()
+    assert again.start_year == late.start_year == 7 and again.digest() == late.digest()
     # a file named like its base is written with the base's path, not its name
     same = base.with_values({"front_door.staff_fte": 15.0})
     assert load_scenario(same.to_toml(tmp_path / "baseline.toml")).digest() == same.digest()

@@ -204,20 +204,22 @@ class SystemLayer:
         # of the settled flow into them: assessments 15% tier 1, 78% tier 2, 7% tier 3;
         # enquiries 41% tier 2, 59% tier 3 (all judged at risk)
         # enquiries (past the strategy discussion and its emergency decision)
-        for key, mix, step in (
-                ("protection.initial_assessments", (0.15, 0.78, 0.07), m.assessment.assess),
-                ("protection.initial_s47", (0.0, 0.41, 0.59), prot.enquiry)):
+        for key, mix, enquiry in (
+                ("protection.initial_assessments", (0.15, 0.78, 0.07), False),
+                ("protection.initial_s47", (0.0, 0.41, 0.59), True)):
             for _ in range(rng.poisson(p[key] * pop10k)):
                 u = rng.random()
                 tier = 1 if u < mix[0] else 2 if u < mix[0] + mix[1] else 3
                 c = child(tier, comm.age_probs[tier])
                 c.referral_time = now
-                if step is prot.enquiry:
+                if enquiry:
                     c.known = 3
                     m.log(c, "strategy_discussion", "s47")
+                    m.start_journey(c, now, prot.enquiry)
                 else:
                     c.known = tier
-                m.start_journey(c, now, step)
+                    m.log(c, "referral", "referral")
+                    m.start_journey(c, now, m.assessment.assess)
         # early help
         for _ in range(rng.poisson(p["early_help.initial"] * pop10k)):
             tier = 2 if rng.random() < 1.0 / 3.0 else 1
