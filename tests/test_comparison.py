@@ -215,23 +215,29 @@ def test_cli_compare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 4])
-def test_common_random_numbers_on_longer_runs(tmp_path: Path, seed) -> None:
+def test_common_random_numbers_on_longer_runs(tmp_path: Path) -> None:
     """A court reform on 1 + 3 years of the full-size baseline: pairing narrows the
-    intervals of the stocks the court feeds, children looked after and children in need.
-    A claim about every seed: over seeds 1 to 6 the ratio of the paired to the unpaired
-    half-width was 0.34 to 0.52 for children looked after and 0.36 to 0.83 for children in
-    need (checked here at two of them). Nothing is claimed of the other KPIs: children are
-    in proceedings from the first day, so the change reaches the rest of the system within
-    weeks and the shared streams fall out of step there (the front door's intervals are
-    about as wide paired as unpaired, and narrower at some seeds only)."""
+    intervals of the stocks the court feeds, children looked after and children in need,
+    on the mean over seeds 1 to 6 (4 replications each). Measured: the ratio of the paired
+    to the unpaired half-width was 0.19 to 1.64 (mean 0.86) for children looked after and
+    0.40 to 1.20 (mean 0.75) for children in need. With no correlation between the
+    scenarios the paired interval is the wider (t with 3 degrees of freedom against about
+    6), so a mean below 1 shows the pairing at work; at single seeds it does not hold.
+    Pairing is weaker than before care had several routes in and out: more of a child's
+    draws come from streams shared by every child (the protection decisions, care exits),
+    so once the court's timing differs the scenarios fall out of step within weeks.
+    Nothing is claimed of the other KPIs."""
     base = load_scenario("baseline")
     slower = base.with_values({"court.sitting_days_per_week": 6.0}, name="fewer-court-days")
-    comp = comparison.run_comparison(base, [slower], reps=4, years=3.0, warmup=1.0,
-                                     seed=seed, out_dir=tmp_path, workers=2)
-    rows = comp.table[~comp.table["is_base"]].set_index("kpi")
-    for kpi in ("looked_after_open", "cin_open"):
-        assert rows.loc[kpi, "diff_half_width"] < rows.loc[kpi, "welch_half_width"], kpi
+    ratios: dict[str, list[float]] = {"looked_after_open": [], "cin_open": []}
+    for seed in range(1, 7):
+        comp = comparison.run_comparison(base, [slower], reps=4, years=3.0, warmup=1.0,
+                                         seed=seed, out_dir=tmp_path / str(seed), workers=2)
+        rows = comp.table[~comp.table["is_base"]].set_index("kpi")
+        for kpi, found in ratios.items():
+            found.append(rows.loc[kpi, "diff_half_width"] / rows.loc[kpi, "welch_half_width"])
+    for kpi, found in ratios.items():
+        assert np.mean(found) < 1.0, (kpi, found)
 
 
 def test_a_measure_the_policy_abolishes_is_not_applicable_never_a_change():
