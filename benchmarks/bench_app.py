@@ -9,12 +9,11 @@ page does, into a fresh temporary workspace, and reports:
   round of replications;
 * all results: seconds until every replication, the views and the report are done.
 
-The goal (issue 17) is first results within 20 s on 2 cores, which needs branching from a
-settled baseline (the warm-up run once, each scenario branched from it). Until the
-experiment layer can do that, the whole warm-up runs in every replication; where
-``run_comparison`` accepts ``reform_start``, ``--reform-start window`` uses it.
+The goal is first results within 20 s on 2 cores, which needs branching from a settled
+baseline (the warm-up run once, each scenario branched from it: ``--reform-start
+window``, the default).
 
-Run: ``python benchmarks/bench_app.py [--reps 10 --years 5 --warmup 16 --workers 2]``.
+Run: ``python benchmarks/bench_app.py [--reps 10 --years 5 --warmup 5 --workers 2]``.
 """
 
 from __future__ import annotations
