@@ -516,17 +516,22 @@ def looked_after_16_plus_share(r: RunRecords) -> float:
     return _ratio(float(s["looked_after_16_plus"].sum()), float(s["looked_after"].sum()))
 
 
+def _care_events(r: RunRecords) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """``looked_after_started`` and ``looked_after_ended`` rows in (child, time) order, with
+    their times (days), children and which of them are starts."""
+    sj = r.sorted_journeys
+    ev = sj[sj["event"].isin(("looked_after_started", "looked_after_ended")).to_numpy()]
+    return (ev, ev["time"].to_numpy(dtype=float), ev["child"].to_numpy(),
+            (ev["event"] == "looked_after_started").to_numpy())
+
+
 def _care_spells(r: RunRecords) -> pd.DataFrame:
     """Care spells that end in the window: per ``looked_after_ended`` event in the window,
     its route (detail), its time and the time of the same child's latest
     ``looked_after_started`` before it (the start of the spell; NaN if none, or if that
     row placed a child already looked after when the run began: its start is unknown)."""
-    sj = r.sorted_journeys
-    ev = sj[sj["event"].isin(("looked_after_started", "looked_after_ended")).to_numpy()]
-    t = ev["time"].to_numpy(dtype=float)
-    c = ev["child"].to_numpy()
+    ev, t, c, is_start = _care_events(r)
     mark = _at_start(ev)
-    is_start = (ev["event"] == "looked_after_started").to_numpy()
     known = ~(mark & (t <= 0.0))  # not a placement of the run's initial population
     # start rows carry their time (-inf when unknown), end rows the latest start before
     start = pd.Series(np.where(is_start, np.where(known, t, -np.inf), np.nan))
@@ -568,11 +573,7 @@ def looked_after_reentry_12m_share(r: RunRecords) -> float:
     365 days before (warm-up included).
     Unit: share of care starts within 12 months of a return home from care.
     """
-    sj = r.sorted_journeys
-    ev = sj[sj["event"].isin(("looked_after_started", "looked_after_ended")).to_numpy()]
-    t = ev["time"].to_numpy(dtype=float)
-    c = ev["child"].to_numpy()
-    is_start = (ev["event"] == "looked_after_started").to_numpy()
+    ev, t, c, is_start = _care_events(r)
     home = ~is_start & (ev["detail"] == "home").to_numpy()
     prev_home = np.r_[False, home[:-1]] & np.r_[False, c[1:] == c[:-1]]
     gap = np.r_[np.inf, np.diff(t)]

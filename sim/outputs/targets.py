@@ -113,9 +113,7 @@ def shipped_targets() -> pd.DataFrame:
     a ``file`` column naming the file of each row."""
     frames = []
     for name in TARGET_FILES:
-        text = (resources.files("sim") / "data" / "calibration" / name).read_text(
-            encoding="utf-8")
-        frames.append(pd.read_csv(io.StringIO(text)).assign(file=name))
+        frames.append(_shipped_csv(name).assign(file=name))
     df = pd.concat(frames, ignore_index=True)
     if df["kpi"].duplicated().any():
         raise ValueError("a KPI has targets in two files: "
@@ -125,6 +123,10 @@ def shipped_targets() -> pd.DataFrame:
 
 def load_inputs() -> pd.DataFrame:
     """The published inputs (sizes and statutory timescales), indexed by ``input``."""
-    text = (resources.files("sim") / "data" / "calibration" / "inputs.csv").read_text(
-        encoding="utf-8")
-    return pd.read_csv(io.StringIO(text)).set_index("input")
+    return _shipped_csv("inputs.csv").set_index("input")
+
+
+def _shipped_csv(name: str) -> pd.DataFrame:
+    """A CSV file shipped in ``sim/data/calibration/``."""
+    text = (resources.files("sim") / "data" / "calibration" / name).read_text(encoding="utf-8")
+    return pd.read_csv(io.StringIO(text))
