@@ -242,9 +242,22 @@ SCHEMA: dict[str, Param] = {
         "weighted cases per FTE", 1, 200, (30, 70),
         "Weighted cases above which a worker takes no new allocation"),
     # time split -------------------------------------------------------------------------------
-    "time.recording_share": _share(
-        "Share of hours in recording and case management at prescription 1", (0.35, 0.65),
-        ),
+    "time.recording_per_direct_hour": _p(
+        "hours per direct hour", 0, 20, (1.2, 3.5),
+        "Hours of recording and case management each hour of direct work carries (every "
+        "visit, assessment, review, conference and statement is recorded), at "
+        "prescription 1"),
+    **{f"time.statutory_hours_{kind}": _p(
+        "direct hours per month per case", 0, 100, plausible,
+        f"Statutory minimum of direct time a case {what} needs (visits, reviews, "
+        "meetings), met before discretionary time")
+       for kind, what, plausible in (
+           ("assessment", "in assessment", (2.0, 8.0)),
+           ("s47", "in a section 47 enquiry", (2.0, 8.0)),
+           ("cin_plan", "on a child-in-need plan", (0.3, 2.0)),
+           ("cp_plan", "on a child protection plan", (1.0, 4.0)),
+           ("proceedings", "in care proceedings", (1.0, 5.0)),
+           ("looked_after", "of a looked-after child", (0.3, 2.0)))},
     "time.travel_share": _share("Share of hours travelling", (0.08, 0.18)),
     "time.other_share": _share(
         "Share of hours in development, meetings and compliance", (0.05, 0.15)),
@@ -314,10 +327,14 @@ SCHEMA: dict[str, Param] = {
         "months", 0.5, 24, None, "First review of a plan after it starts"),
     "protection.review_interval_months": _p(
         "months", 0.5, 24, None, "Interval between later plan reviews"),
-    "protection.help_efficacy": _p(
-        "per direct hour", 0, 10, (0.03, 0.3),
-        "Monthly hazard that help works, per direct hour a month spent on the case",
-        ),
+    "protection.help_max_rate": _p(
+        "per month", 0, 50, (0.2, 1.5),
+        "Most that a worker's direct time can add to the monthly hazard that help works "
+        "(diminishing returns: reached only as direct hours grow without bound)"),
+    "protection.help_half_hours": _p(
+        "direct hours per month", 0.01, 100, (1.0, 8.0),
+        "Direct hours a month on a case at which the worker's part of help reaches half "
+        "of its most"),
     "protection.help_base_rate": _p(
         _PER_YEAR, 0, 20, (0.1, 1.0),
         "Hazard that need on a plan falls one tier through other agencies' help, "
@@ -481,6 +498,9 @@ SCHEMA.update({
         "R3: pressure -> lower referral thresholds and more section 47 -> load"),
     "loops.early_help": _switch(
         "B1: community teams, health visitors and early-help capacity meet need earlier"),
+    "loops.gatekeeping": _switch(
+        "B2: work held and waiting against capacity -> thresholds rise, low-need work closed "
+        "or stepped down and shortened -> load"),
     "loops.inspection_regime": _switch(
         "Inspections: announced inspections pull worker time into compliance"),
     # R1 workforce dynamics
@@ -532,7 +552,34 @@ SCHEMA.update({
         "Fall of the front door's referral threshold per unit of pressure above 1"),
     "defensive.s47_gain": _p(
         "tiers", 0, 5, (0.1, 0.8),
-        "Fall of the threshold for section 47 per unit of pressure above 1"),
+        "Fall of the thresholds for section 47 and of the conference's decisions per unit "
+        "of pressure above 1"),
+    "defensive.court_gain": _p(
+        "1", 0, 10, (0.1, 1.0),
+        "Relative rise in the chance a protection plan goes to court per unit of pressure "
+        "above 1"),
+    # B2 gatekeeping
+    "gatekeeping.reference_load": _p(
+        "1", 0, 5, (0.4, 0.7),
+        "Work held and waiting as a share of the workforce's capacity (weighted cases over "
+        "caseload cap x staff) at which no rationing beyond 2010's acts"),
+    "gatekeeping.months": _p(
+        "months", 0.1, 60, (0.5, 6), "Time constant of managers' view of the load"),
+    "gatekeeping.threshold_gain": _p(
+        "tiers", 0, 10, (0.2, 2.0),
+        "Rise of the front door's referral threshold and the referral check's "
+        "no-further-action threshold per unit of load above the reference"),
+    "gatekeeping.step_down_gain": _p(
+        "1", 0, 20, (0.5, 5.0),
+        "Relative rise in the chance a child-in-need plan is stepped down at a review per "
+        "unit of load above the reference"),
+    "gatekeeping.effort_gain": _p(
+        "1", 0, 20, (0.2, 3.0),
+        "Shortening of assessments: effort divided by 1 + this x load above the reference"),
+    "gatekeeping.stress_gain": _p(
+        "1", 0, 10, (0.2, 3.0),
+        "Rise in workers' stress per unit of load above the reference (unallocated work "
+        "weighs on workers and managers)"),
     # B1 early help capacity
     "early_help.places": _p(
         "children per 10,000", 0, 10_000, (100, 600),
@@ -626,7 +673,7 @@ LEVERS: tuple[str, ...] = (
     "workforce.posts_fte", "workforce.hours_per_week", "workforce.agency_cover_share",
     "workforce.newly_qualified_share", "workforce.senior_share",
     "workforce.senior_leaving_factor", "workforce.mentoring_gain", "workforce.caseload_cap",
-    "time.recording_share",
+    "time.recording_per_direct_hour",
     "supervision.managers", "supervision.hours_per_manager", "supervision.reflective_share",
     # assessment and plans: policy, timescales, rules
     "assessment.policy", "assessment.initial_timescale_wd", "assessment.core_timescale_wd",

@@ -346,8 +346,8 @@ def check_name(name: Any, file: str | os.PathLike[str] | None, key: str = "name"
 # rules between fields
 # ---------------------------------------------------------------------------------------------
 
-#: The time shares of a social worker's week: together at most 1 (the rest is direct work).
-TIME_SHARES: tuple[str, ...] = ("time.recording_share", "time.travel_share", "time.other_share")
+#: The time shares of a social worker's week: together at most 1 (the rest is casework).
+TIME_SHARES: tuple[str, ...] = ("time.travel_share", "time.other_share")
 #: Case weights: not all 0 (caseloads would mean nothing).
 WEIGHTS: tuple[str, ...] = tuple(k for k in SCHEMA if k.startswith("weights."))
 

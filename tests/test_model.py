@@ -455,7 +455,7 @@ PROPERTY_KEYS: tuple[str, ...] = (
     "front_door.signal_sd",
     "assessment.deadline_compliance",
     "workforce.leaving_rate",
-    "protection.help_efficacy",
+    "protection.help_max_rate",
     "court.hearings_mean",
     "incidents.harm_rate",
 )

@@ -144,7 +144,7 @@ names = st.one_of(
     st.text(max_size=12),
 )
 KEYS = sorted(k for k, p in SCHEMA.items() if p.kind in (int, float))
-RULE_KEYS = ["time.recording_share", "time.travel_share", "time.other_share",
+RULE_KEYS = ["time.travel_share", "time.other_share",
              "front_door.productive_share", "front_door.nfa_threshold",
              "front_door.referral_threshold", "front_door.early_help_threshold",
              "front_door.urgent_threshold", "supervision.managers", "weights.assessment",
@@ -445,7 +445,7 @@ def test_zz_case_counts(capsys: pytest.CaptureFixture) -> None:
     ('name = "a\\nb"', "name"),
     (f'name = "{"x" * 300}"', "name"),
     ("[time]\ntravel_share = 0.9\nother_share = 0.9",
-     "time.recording_share, time.travel_share, time.other_share"),
+     "time.travel_share, time.other_share"),
     ("[front_door]\nproductive_share = 0.0", "front_door.productive_share"),
     ("[front_door]\nnfa_threshold = 1.6\nreferral_threshold = 1.3",
      "front_door.nfa_threshold, front_door.referral_threshold"),

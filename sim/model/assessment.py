@@ -6,18 +6,25 @@ discussion (section 47), otherwise it waits for allocation to a social worker an
 assessed.
 
 Effort: an assessment needs ``effort_hours x complexity`` direct hours (less where a
-partner assessment is continued); it gets the direct hours per week its worker can give
-it (a share of the worker's direct time in proportion to the case's workload weight), so
-its duration is effort / rate. The rate is read when the work is scheduled.
+partner assessment is continued, and shortened by gatekeeping when work piles up); it is
+a processor-sharing task (:class:`sim.model.workforce.Task`): it gets the direct hours
+a week its worker can give it (its statutory minimum and a weighted share of the
+discretionary rest), re-timed whenever the worker's load changes, so its pace follows
+the load while it runs.
 
 * **2010 policy** (``timescales``): an initial assessment due 10 working days after the
   referral, then, where needed, a core assessment due 35 working days after it starts.
   An assessment that would overrun is, with chance ``deadline_compliance`` (raised by
   prescription), closed at its deadline with the effort done so far (``at_deadline``);
   otherwise it runs late to completion (``late``).
-* **flexible policy**: one assessment lasting as long as the case needs (initial effort,
-  plus core effort where the true need is tier 2 or more); the 45-working-day guide is
-  reported, never enforced.
+* **flexible policy**: one assessment as long as the case needs, proportionate to what
+  the worker learns: a first look (the initial effort), after which the worker's view of
+  need (never the hidden true tier) decides what follows. Judged tier 0-1: the
+  assessment ends. Judged tier 3: protective action starts at once (a strategy
+  discussion; the section 47 enquiry continues the assessment). Judged tier 2: help
+  starts during the assessment (a child-in-need plan whose first part is the rest of the
+  assessment, the core effort, with help already acting); the plan is reviewed on the
+  finished assessment. The 45-working-day guide is reported, never enforced.
 
 Quality = min(1, effort done / effort needed x expertise x supervision). The judged tier
 is the true tier seen through Normal noise whose sd falls linearly from
@@ -51,6 +58,8 @@ class Assessment:
     def __init__(self, model: Model) -> None:
         self.m = model
         self.urgent_shift = 0.0  # defensive practice lowers the section 47 threshold
+        self.gate_shift = 0.0  # gatekeeping raises the no-further-action threshold
+        self.gate_effort = 1.0  # gatekeeping shortens assessments (effort multiplier)
         self.rng = model.rng.assessment
         self.drng = model.rng.decisions
         self.configure()
@@ -74,7 +83,6 @@ class Assessment:
         self.check_sd = p["front_door.check_sd"]
         self.nfa_threshold = p["front_door.nfa_threshold"]
         self.urgent_threshold = p["front_door.urgent_threshold"]
-        self.w_assessment = p["weights.assessment"]
 
     # -- judgement ------------------------------------------------------------------------
     def signal_sd(self, quality: float) -> float:
@@ -86,33 +94,48 @@ class Assessment:
         child.known = classify(child.tier + self.drng.normal(self.signal_sd(quality)))
         return child.known
 
-    def work(self, m: Model, child: Child, effort: float, due: float, enforce: bool):
-        """Do ``effort`` direct hours of assessment due at time ``due`` (days).
+    def work(self, m: Model, child: Child, effort: float, due: float, enforce: bool,
+             needed: float | None = None):
+        """Do ``effort`` direct hours of assessment due at time ``due`` (days), at the pace
+        the worker's load allows as it changes (processor sharing).
+
+        Under ``enforce`` (2010 timescales) an assessment still running at its deadline is
+        closed there with chance ``compliance`` (drawn as it starts), with the work done so
+        far. ``needed``: the effort that would understand the case fully (default
+        ``effort``); quality = work done / needed x expertise, at most 1.
 
         Returns (quality, detail) where detail is on_time, late or at_deadline.
         """
         wf = m.workforce
         env = m.env
-        rate = wf.direct_hours_per_week(child)
-        need = effort / rate * 7.0 if rate > 0 else math.inf
+        comply = enforce and self.rng.random() < self.compliance
+        task = wf.begin_task(child, effort)
         remaining = due - env._now
-        if need <= remaining:
-            yield Timeout(env, need)
-            frac, detail = 1.0, "on_time"
-        elif enforce and remaining > 0 and self.rng.random() < self.compliance:
-            yield Timeout(env, remaining)
-            frac, detail = remaining / need, "at_deadline"
+        if comply and remaining > 0:
+            yield task.done | Timeout(env, remaining)
         else:
-            if math.isinf(need):  # no worker time at all: wait a month and look again
-                need = 30.0
-            yield Timeout(env, need)
-            frac, detail = 1.0, "late"
-        quality = frac * wf.expertise(child)
+            yield task.done
+        if task.done.triggered:
+            frac = 1.0
+            detail = "on_time" if env._now <= due + 1e-9 else "late"
+        else:
+            frac = wf.end_task(task)
+            detail = "at_deadline"
+        done = frac * effort
+        full = effort if needed is None else needed
+        quality = (done / full if full > 0 else 1.0) * wf.expertise(child)
         if not quality < 1.0:  # min(1.0, quality), NaN included
             quality = 1.0
         return quality, detail
 
+    def timing(self, child: Child) -> str:
+        """``on_time`` if a single assessment ending now is within the flexible guide
+        (working days from the referral), else ``late``."""
+        return "on_time" if self.m.env._now <= child.referral_time + self.guide else "late"
+
     def _effort(self, child: Child, hours: float) -> float:
+        """Direct hours the work needs: ``hours`` x complexity, less the saving of a
+        continued partner assessment."""
         e = hours * child.complexity
         if child.shared and self.continue_shared:
             e *= 1.0 - self.saving
@@ -124,7 +147,7 @@ class Assessment:
         m.log(child, "referral", "referral")
         child.referral_time = m.env._now
         signal = child.tier + self.rng.normal(self.check_sd)
-        if signal < self.nfa_threshold:
+        if signal < self.nfa_threshold + self.gate_shift:
             child.known = classify(signal)
             m.community.leave_services(child, "referral_nfa")
             return None
@@ -136,20 +159,24 @@ class Assessment:
 
     def assess(self, m: Model, child: Child):
         """Step: allocation, then the initial (or single) assessment and its decision."""
-        ev = m.workforce.allocate(child, self.w_assessment)
+        ev = m.workforce.allocate(child, "assessment")
         if ev is not None:
             yield ev
+        short = self.gate_effort
         if self.flexible:
             m.log(child, "assessment_started", "assessment")
-            hours = self.ia_effort + (self.core_effort if child.tier >= 2 else 0.0)
-            q, detail = yield from self.work(
-                m, child, self._effort(child, hours), child.referral_time + self.guide, False)
+            # the first look: the worker's view of need after it decides what follows
+            q, _ = yield from self.work(
+                m, child, self._effort(child, self.ia_effort) * short, math.inf, False)
             judged = self.judge(child, q)
-            m.log(child, "assessment_done", detail=detail)
-            return m.protection.after_assessment(child, judged, q, core_done=True)
+            if judged == 2:  # help starts while the assessment goes on
+                return m.protection.cin_plan_assessing
+            if judged <= 1:  # the assessment ends here (at 3 it goes on as the enquiry)
+                m.log(child, "assessment_done", detail=self.timing(child))
+            return m.protection.after_assessment(child, judged, q, core_done=False)
         m.log(child, "initial_assessment_started", "assessment")
         q, detail = yield from self.work(
-            m, child, self._effort(child, self.ia_effort),
+            m, child, self._effort(child, self.ia_effort) * short,
             child.referral_time + self.ia_deadline, True)
         judged = self.judge(child, q)
         m.log(child, "initial_assessment_done", detail=detail)
@@ -161,7 +188,8 @@ class Assessment:
         """Step: a core assessment (2010 policy) and its decision."""
         m.log(child, "core_assessment_started")
         q, detail = yield from self.work(
-            m, child, self._effort(child, self.core_effort), m.env._now + self.core_deadline, True)
+            m, child, self._effort(child, self.core_effort) * self.gate_effort,
+            m.env._now + self.core_deadline, True)
         judged = self.judge(child, q)
         m.log(child, "core_assessment_done", detail=detail)
         return m.protection.after_assessment(child, judged, q, core_done=True)

@@ -40,6 +40,11 @@ class Child:
         Post index and worker id holding the case (-1 none).
     weight : float
         Workload weight of the case for its worker (weighted cases).
+    minimum : float
+        Statutory minimum of direct time the case needs (hours a week).
+    task : Task or None
+        Work of a set number of direct hours under way on the case (an assessment or
+        enquiry), paced by its worker's load (:class:`sim.model.workforce.Task`).
     worker_since : float
         Time (days) the current worker took the case.
     shared : bool
@@ -64,7 +69,7 @@ class Child:
 
     __slots__ = (
         "id", "episode", "tier", "known", "complexity", "stage", "post", "worker",
-        "weight", "worker_since", "shared", "legal", "unmet", "unmet_token",
+        "weight", "minimum", "task", "worker_since", "shared", "legal", "unmet", "unmet_token",
         "ticket", "quality", "referral_time", "birth", "returned", "journey", "aged_out",
     )
 
@@ -78,6 +83,8 @@ class Child:
         self.post = -1
         self.worker = -1
         self.weight = 0.0
+        self.minimum = 0.0
+        self.task = None
         self.worker_since = 0.0
         self.shared = False
         self.legal = NOT_LOOKED_AFTER

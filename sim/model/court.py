@@ -78,13 +78,12 @@ class Court:
         self.placement_share = p["court.placement_order_share"]
         self.adoption_days = p["care.adoption_max_age"] * YEAR
         self.interim_share = p["court.interim_removal_share"]
-        self.w_proceedings = p["weights.proceedings"]
 
     def pre_proceedings(self, m: Model, child: Child):
         """Step: pre-proceedings work, perhaps a family group conference, then court."""
         rng = self.rng
         m.log(child, "pre_proceedings_started", "pre_proceedings")
-        m.workforce.reweight(child, self.w_proceedings)
+        m.workforce.reweight(child, "proceedings")
         yield Timeout(m.env, rng.exponential(self.pre_days))
         if rng.random() < self.fgc_share:
             m.log(child, "fgc_held")
@@ -105,7 +104,7 @@ class Court:
         else:
             m.log(child, "care_application", "proceedings")
         if child.post < 0 and not child.ticket:  # in proceedings when the run starts
-            yield from prot._allocate(m, child, self.w_proceedings)
+            yield from prot._allocate(m, child, "proceedings", urgent=True)
         n = 1 + rng.poisson(self.hearings_mean - 1.0)
         for i in range(n):
             yield Timeout(env, rng.exponential(self.interval_days))

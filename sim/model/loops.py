@@ -32,7 +32,7 @@ class Loop:
     key : str
         Switch under ``[loops]`` in a scenario.
     code : str
-        Short name (R1, R2, R3, B1, I).
+        Short name (R1, R2, R3, B1, B2, I).
     name : str
         Readable name.
     polarity : str
@@ -70,11 +70,14 @@ LOOPS: tuple[Loop, ...] = (
         "serious case reviews", "+", "pressure", "+", "prescription", "-", "direct work",
         "-", "missed harm", "+", "serious case reviews")),
     Loop("defensive_practice", "R3", "defensive practice", "reinforcing", _chain(
-        "pressure", "+", "contacts and s47", "+", "caseload", "-", "direct work", "-",
+        "pressure", "+", "contacts, s47, plans and court", "+", "caseload", "-", "direct work", "-",
         "missed harm", "+", "serious case reviews", "+", "pressure")),
     Loop("early_help", "B1", "early help", "balancing", _chain(
         "unmet need", "+", "early help and consultations", "-", "contacts", "+",
         "caseload", "-", "direct work", "-", "unmet need")),
+    Loop("gatekeeping", "B2", "gatekeeping", "balancing", _chain(
+        "load", "+", "thresholds and step-downs", "-", "cases held and waiting", "+",
+        "load")),
     Loop("inspection_regime", "I", "inspection regime", "driver", _chain(
         "announced inspection", "+", "compliance work", "-", "direct work")),
 )

@@ -10,12 +10,22 @@ discussion; below it, a child judged tier 2 or 3 gets a child-in-need plan. The
 conference (a multi-agency view: noise between the assessment's and ``conference_sd``)
 decides a child protection plan (judged 3), a child-in-need plan (2) or closure.
 
-Plans take the worker's time (the case's workload weight). Between reviews, help works
-(need falls one tier) with hazard ``(help_base_rate + help_efficacy x direct hours a month
-on the case x expertise) / (complexity x tier)``: other agencies on the plan help whatever
-the worker's time, and deeper or more complex need takes longer to shift. The worker's
-part is reduced by ``continuity_penalty`` in the first ``relationship_months``
-with a new worker; need may also rise (``escalation_on_plan``).
+Plans take the worker's time (the case's statutory minimum and a weighted share of the
+rest, :mod:`sim.model.workforce`). Between reviews, help works (need falls one tier) with
+hazard ``(help_base_rate + worker) / (complexity x tier)`` where the worker's part has
+diminishing returns in the direct hours ``x`` a month on the case,
+``worker = help_max_rate x expertise x x / (x + help_half_hours)`` (a saturating,
+Michaelis-Menten form: time beyond what a case can use adds little): other agencies on
+the plan help whatever the worker's time, and deeper or more complex need takes longer
+to shift. The worker's part is reduced by ``continuity_penalty`` in the first
+``relationship_months`` with a new worker; need may also rise (``escalation_on_plan``).
+The direct hours are read again at every change of need and every review.
+
+Defensive practice (R3) lowers the thresholds of the section 47 enquiry's decision to
+hold a conference and of the conference's decision (``decision_shift`` tiers, set by
+the system layer) and raises the chance a plan goes to court (``court_multiplier``);
+gatekeeping (B2) raises the chance a child-in-need plan is stepped down
+(``step_down_multiplier``).
 
 Reviews come ``first_review_months`` after the start, then every
 ``review_interval_months``. A review is multi-agency: its noise is the mean of the
@@ -95,6 +105,10 @@ from sim.model.child import (
 from sim.model.front_door import classify
 from sim.model.workforce import WEEKS_PER_MONTH
 
+#: Value of :attr:`Child.quality` while a single (flexible) assessment goes on as the
+#: section 47 enquiry.
+CONTINUES: float = -2.0
+
 #: Least time (days) a child is placed with adopters before an adoption application:
 #: ten weeks (Adoption and Children Act 2002, s42).
 ADOPTION_MIN_PLACEMENT_DAYS: float = 10 * WEEK
@@ -121,6 +135,9 @@ class Protection:
         self.brng = model.rng.breakdown
         #: children looked after now (interim care orders included)
         self.in_care: set[Child] = set()
+        self.decision_shift = 0.0  # defensive practice: conference thresholds fall (tiers)
+        self.court_multiplier = 1.0  # defensive practice: more plans go to court
+        self.step_down_multiplier = 1.0  # gatekeeping: more child-in-need plans step down
         self.configure()
 
     def configure(self) -> None:
@@ -131,7 +148,8 @@ class Protection:
         self.icpc_threshold = p["protection.icpc_threshold"]
         self.first_review = p["protection.first_review_months"] * MONTH
         self.review_interval = p["protection.review_interval_months"] * MONTH
-        self.efficacy = p["protection.help_efficacy"] / MONTH
+        self.help_max = p["protection.help_max_rate"] / MONTH
+        self.help_half = p["protection.help_half_hours"]
         self.base_help = p["protection.help_base_rate"] / YEAR
         self.penalty = p["protection.continuity_penalty"]
         self.relationship = p["protection.relationship_months"] * MONTH
@@ -157,12 +175,6 @@ class Protection:
         self.escalate_threshold = p["front_door.urgent_threshold"]
         self.core_effort = p["assessment.core_effort_hours"]
         self.ia_effort = p["assessment.initial_effort_hours"]
-        self.w = {
-            "s47": p["weights.s47"],
-            "cin_plan": p["weights.cin_plan"],
-            "cp_plan": p["weights.cp_plan"],
-            "looked_after": p["weights.looked_after"],
-        }
 
     # -- decisions ----------------------------------------------------------------------
     def after_assessment(self, child: Child, judged: int, quality: float, *, core_done: bool):
@@ -172,7 +184,9 @@ class Protection:
             return None
         if judged == 2:
             return self.cin_plan
-        child.quality = quality if core_done else -1.0  # section 47 reuses a full assessment
+        # section 47 reuses a full assessment; a single assessment goes on as the enquiry
+        child.quality = quality if core_done else (
+            CONTINUES if self.m.assessment.flexible else -1.0)
         return self.strategy
 
     def close(self, child: Child, *, to_early_help: bool = False, helped: bool = False) -> None:
@@ -185,11 +199,13 @@ class Protection:
         else:
             m.community.leave_services(child, "closed", helped=helped)
 
-    def _allocate(self, m: Model, child: Child, weight: float):
+    def _allocate(self, m: Model, child: Child, kind: str, *, urgent: bool = False):
+        """Make ``child`` a case of ``kind`` for its worker, allocating one if it has none
+        (``urgent`` work first)."""
         if child.post >= 0 or child.ticket:
-            m.workforce.reweight(child, weight)
+            m.workforce.reweight(child, kind)
             return
-        ev = m.workforce.allocate(child, weight)
+        ev = m.workforce.allocate(child, kind, urgent=urgent)
         if ev is not None:
             yield ev
         m.log(child, "allocated")
@@ -213,32 +229,32 @@ class Protection:
         carried = child.quality
         child.quality = -1.0
         due = m.env._now + self.icpc_days
-        yield from self._allocate(m, child, self.w["s47"])
+        yield from self._allocate(m, child, "s47", urgent=True)
         a = m.assessment
+        effort = a._effort(child, self.core_effort) * a.gate_effort
         if carried >= 0:
             quality = carried
-        elif a.flexible:  # the enquiry is one assessment, as long as the case needs
-            m.log(child, "assessment_started")
-            quality, detail = yield from a.work(
-                m, child, a._effort(child, a.ia_effort + self.core_effort),
-                m.env._now + a.guide, False)
-            m.log(child, "assessment_done", detail=detail)
+        elif a.flexible:  # the single assessment, as long as the case needs
+            if carried != CONTINUES:
+                m.log(child, "assessment_started")
+            quality, _ = yield from a.work(m, child, effort, math.inf, False)
+            m.log(child, "assessment_done", detail=a.timing(child))
         else:
             m.log(child, "core_assessment_started")
             quality, detail = yield from a.work(
-                m, child, a._effort(child, self.core_effort), m.env._now + a.core_deadline, True)
+                m, child, effort, m.env._now + a.core_deadline, True)
             m.log(child, "core_assessment_done", detail=detail)
         signal = child.tier + a.drng.normal(a.signal_sd(quality))
         child.known = judged = classify(signal)
         if judged <= 1:
             self.close(child, to_early_help=judged == 1)
             return None
-        if signal < self.icpc_threshold:  # concerns not substantiated enough for a conference
+        if signal < self.icpc_threshold - self.decision_shift:  # not substantiated enough
             return self.cin_plan
         if due > m.env._now:
             yield Timeout(m.env, due - m.env._now)
         sd = 0.5 * a.signal_sd(quality) + 0.5 * self.conf_sd
-        child.known = classify(child.tier + self.drng.normal(sd))
+        child.known = classify(child.tier + self.drng.normal(sd) + self.decision_shift)
         m.log(child, "icpc")
         if child.known == 3:
             return self.cp_plan
@@ -259,11 +275,23 @@ class Protection:
             h += self.return_breakdown
         return h
 
-    def _help_interval(self, m: Model, child: Child, until: float):
-        """Help, escalation and breakdown at home until time ``until`` (days): tier
-        changes as they happen; returns True if care at home broke down (the interval
-        then ends at once)."""
+    def help_rate(self, m: Model, child: Child, now: float) -> float:
+        """Hazard (per day) that help lowers the child's need by a tier now."""
+        tier = child.tier
+        if tier <= 0:
+            return 0.0
         wf = m.workforce
+        monthly = wf.direct_hours_per_week(child) * WEEKS_PER_MONTH
+        worker = self.help_max * wf.expertise(child) * monthly / (monthly + self.help_half) \
+            if monthly > 0 else 0.0
+        if now - child.worker_since < self.relationship:
+            worker *= 1.0 - self.penalty
+        return (self.base_help + worker) / (child.complexity * tier)
+
+    def _help_interval(self, m: Model, child: Child, until: float, task=None):
+        """Help, escalation and breakdown at home until time ``until`` (days), or, given a
+        ``task``, until that work is done: tier changes as they happen; returns True if
+        care at home broke down (the interval then ends at once)."""
         env = m.env
         rng = self.rng
         brng = self.brng
@@ -271,28 +299,33 @@ class Protection:
         while True:
             now = env._now
             tier = child.tier
-            if tier > 0:
-                monthly = wf.direct_hours_per_week(child) * WEEKS_PER_MONTH
-                worker = self.efficacy * monthly * wf.expertise(child)
-                if now - child.worker_since < self.relationship:
-                    worker *= 1.0 - self.penalty
-                h = (self.base_help + worker) / (child.complexity * tier)
-            else:
-                h = 0.0
+            h = self.help_rate(m, child, now)
             e = esc if tier < 3 else 0.0
             total = h + e
-            dt = rng.exponential(1.0 / total) if total > 0 else until
+            dt = rng.exponential(1.0 / total) if total > 0 else math.inf
             b = self.breakdown_rate(child, now)
+            broke = False
             if b > 0:  # its own stream: help and escalation draw as without it
                 db = brng.exponential(1.0 / b)
-                if db < dt and now + db < until:
-                    yield Timeout(env, db)
+                if db < dt:
+                    dt, broke = db, True
+            if task is not None:
+                if math.isinf(dt):
+                    yield task.done
+                    return False
+                yield task.done | Timeout(env, dt)
+                if task.done.triggered:
+                    return False
+                if broke:
                     return True
-            if now + dt >= until:
-                if until > now:
-                    yield Timeout(env, until - now)
-                return False
-            yield Timeout(env, dt)
+            else:
+                if now + dt >= until:
+                    if until > now:
+                        yield Timeout(env, until - now)
+                    return False
+                yield Timeout(env, dt)
+                if broke:
+                    return True
             if rng.random() * total < h:
                 child.tier -= 1
                 m.log(child, "improved")
@@ -322,10 +355,42 @@ class Protection:
         m.log(child, "plan_review")
         return signal, self.escalate_threshold - a.urgent_shift
 
-    def cin_plan(self, m: Model, child: Child, first_review: float | None = None):
-        """Step: a child-in-need plan until it closes or escalates."""
+    def cin_plan_assessing(self, m: Model, child: Child):
+        """Step (flexible policy): a child-in-need plan that starts while the assessment
+        goes on. Its first part is the rest of the assessment (the core effort, the case
+        still weighted as an assessment), with help, escalation and breakdown acting
+        meanwhile; then the finished assessment decides: judged tier 0-1 closes the case,
+        3 starts a strategy discussion, 2 continues the plan."""
         m.log(child, "cin_plan_started", "cin_plan")
-        yield from self._allocate(m, child, self.w["cin_plan"])
+        a = m.assessment
+        wf = m.workforce
+        task = wf.begin_task(child, a._effort(child, self.core_effort) * a.gate_effort)
+        broke = yield from self._help_interval(m, child, math.inf, task=task)
+        if broke:
+            wf.end_task(task)
+            m.log(child, "assessment_done", detail=a.timing(child))
+            m.log(child, "cin_plan_ended")
+            self.accommodate(child, VOLUNTARY)
+            return self.looked_after
+        quality = min(1.0, wf.expertise(child))
+        judged = a.judge(child, quality)
+        m.log(child, "assessment_done", detail=a.timing(child))
+        if judged == 2:
+            return _continue_cin_plan
+        m.log(child, "cin_plan_ended")
+        if judged <= 1:
+            self.close(child, to_early_help=judged == 1)
+            return None
+        child.quality = quality
+        return self.strategy
+
+    def cin_plan(self, m: Model, child: Child, first_review: float | None = None,
+                 logged: bool = False):
+        """Step: a child-in-need plan until it closes or escalates (``logged``: its start
+        is already in the journey log)."""
+        if not logged:
+            m.log(child, "cin_plan_started", "cin_plan")
+        yield from self._allocate(m, child, "cin_plan")
         gap = self.first_review if first_review is None else first_review
         while True:
             if (yield from self._help_interval(m, child, m.env._now + gap)):
@@ -337,7 +402,8 @@ class Protection:
             if signal >= strong:
                 m.log(child, "cin_plan_ended")
                 return self.strategy
-            if child.known <= 1 or self.drng.random() < self.step_down:
+            if child.known <= 1 or self.drng.random() < self.step_down * \
+                    self.step_down_multiplier:
                 m.log(child, "cin_plan_ended")
                 child.returned = -math.inf  # a return home is settled once its plan ends
                 self.close(child, to_early_help=child.known <= 1, helped=child.tier == 0)
@@ -347,7 +413,7 @@ class Protection:
                 started: float | None = None):
         """Step: a child protection plan until it ends, steps down or goes to court."""
         m.log(child, "cp_plan_started", "cp_plan")
-        yield from self._allocate(m, child, self.w["cp_plan"])
+        yield from self._allocate(m, child, "cp_plan")
         start = m.env._now if started is None else started
         gap = self.first_review if first_review is None else first_review
         while True:
@@ -359,7 +425,8 @@ class Protection:
             gap = self.review_interval
             if signal >= strong:
                 r = self.drng.random()
-                if m.env._now - start >= self.proceed_after and r < self.proceed:
+                if m.env._now - start >= self.proceed_after and r < min(
+                        1.0 - self.accommodate_share, self.proceed * self.court_multiplier):
                     m.log(child, "cp_plan_ended")
                     return m.court.pre_proceedings
                 if r >= 1.0 - self.accommodate_share:
@@ -423,7 +490,7 @@ class Protection:
         else:
             clock = rng.exponential(1.0)  # unit exponential: the spell's cumulative hazard
             u = rng.random()
-        yield from self._allocate(m, child, self.w["looked_after"])
+        yield from self._allocate(m, child, "looked_after")
         if child.legal == PLACEMENT:
             yield Timeout(env, max(0.0, adoption - env._now))
             self._leave(child, "adopted")
@@ -474,3 +541,8 @@ class Protection:
 #: The route into care logged for each legal status at entry.
 _ROUTE_IN: dict[int, str] = {VOLUNTARY: "voluntary", EMERGENCY: "emergency",
                              INTERIM: "interim", ORDER: "order", PLACEMENT: "order"}
+
+
+def _continue_cin_plan(m: Model, child: Child):
+    """Step: the child-in-need plan started during a flexible assessment goes on."""
+    return m.protection.cin_plan(m, child, logged=True)

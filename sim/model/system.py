@@ -9,11 +9,16 @@ Slow variables (monthly, first-order adjustment ``x += (target - x) * (1 - exp(-
 with ``tau`` in months):
 
 * **stress** (index, 1 = at the manageable caseload): target
-  ``1 + (caseload / manageable - 1) * (1 - reflective_relief * reflective)`` above the
-  manageable caseload (``reflective`` is the share of needed supervision that is
-  reflective), ``caseload / manageable`` below it.
-* **morale** = 1 - deficit; the deficit follows ``max(0, stress - 1)`` (slower).
-* **sickness** share = ``sickness_share + sickness_gain * max(0, stress - 1)``.
+  ``caseload / manageable * (1 - reflective_relief * reflective) + stress_gain * G``
+  (``reflective`` is the share of needed supervision that is reflective; ``G`` the
+  gatekeeping load gap below, counted only with B2 on). Smooth on both sides of 1: no
+  dead zone.
+* **morale** = 1 - deficit; the deficit follows ``stress - 1`` (slower; negative when
+  caseloads are below the manageable level, so morale then lies above 1).
+* **sickness** share = ``max(0, sickness_share + sickness_gain * (stress - 1))``.
+* **load** (gatekeeping's driver): weighted cases held and waiting over
+  ``caseload_cap x staff in post``, followed with time constant ``gatekeeping.months``;
+  ``G = load - reference_load`` (negative when there is slack).
 * **pressure** (index, 1 = 2010): ``P = 1 + (P - 1) exp(-1/decay) + per_scr * (SCRs this
   month - reference_scr_per_year / 12)``, plus any shock; at least 0.5.
 * **prescription** (index, 1 = 2010): follows ``1 + link * (P - 1)`` (link cut by
@@ -23,13 +28,21 @@ with ``tau`` in months):
 Loops (:mod:`sim.model.loops`), each acting only when switched on:
 
 * R1 workforce spiral: stress and morale (always computed) act: the leaving hazard is
-  multiplied by ``1 + turnover_gain * (1 - morale)`` and sickness takes hours from
-  direct work.
+  multiplied by ``max(0.2, 1 + turnover_gain * (1 - morale))`` and sickness takes hours
+  from casework.
 * R2 procedure creep: SCRs move pressure; prescription scales the recording share and
   the chance an overrunning assessment is closed at its deadline.
-* R3 defensive practice: pressure raises universal services' contacts about tiers 0-1
-  (``1 + notice_gain * (P - 1)``) and lowers the front door's referral threshold and
-  the threshold for section 47 (``threshold_gain``, ``s47_gain`` tiers per unit).
+* R3 defensive practice, at every decision where fear of blame acts: pressure raises
+  universal services' contacts about tiers 0-1 (``1 + notice_gain * (P - 1)``), lowers
+  the front door's referral threshold (``threshold_gain`` tiers per unit), the
+  thresholds for section 47 at referral and at plan reviews, for a conference after an
+  enquiry and of the conference's decision (``s47_gain``), and raises the chance a
+  protection plan goes to court (``1 + court_gain * (P - 1)``).
+* B2 gatekeeping, as the load gap ``G`` grows: the front door's referral threshold and
+  the referral check's no-further-action threshold rise (``threshold_gain * G`` tiers),
+  child-in-need plans are stepped down more often (``x (1 + step_down_gain * G)``),
+  assessments and enquiries are shortened (effort ``/ (1 + effort_gain * G)``) and
+  stress rises (``stress_gain * G``). Each multiplier is kept within [0.2, 5].
 * B1 early help: community-team consultations, the effect of health-visitor numbers on
   noticing need and early help's limited places; off, none of these act.
 * Inspection regime: under announced inspections (every ``interval_years``, the first
@@ -85,6 +98,7 @@ class SystemLayer:
         self.prescription = 1.0
         self.stress = 1.0
         self.deficit = 0.0
+        self.load = float(model.p["gatekeeping.reference_load"])
         self.sickness = model.p["workforce_dynamics.sickness_share"]
         self.until = float("inf")
         self.month = 0
@@ -96,6 +110,8 @@ class SystemLayer:
         self.on = enabled(p)
         g = {k.split(".", 1)[1]: v for k, v in p.items()
              if k.startswith(("workforce_dynamics.", "pressure.", "defensive.", "inspection."))}
+        g.update({"gate_" + k.split(".", 1)[1]: v for k, v in p.items()
+                  if k.startswith("gatekeeping.")})
         self.g = g
         self.prescription_link = g["prescription_link"] * (
             1.0 - g["systems_link_reduction"] if g["systems_approach_scr"] else 1.0)
@@ -262,14 +278,17 @@ class SystemLayer:
         """Update slow variables and what they drive (the feedback loops act here)."""
         m, g, on = self.m, self.g, self.on
         wf = m.workforce
+        self.load += (wf.load_ratio() - self.load) * _step(g["gate_months"])
+        gap = self.load - g["gate_reference_load"] if on["gatekeeping"] else 0.0
         raw = wf.mean_caseload() / g["manageable_caseload"]
-        target = (1.0 + (raw - 1.0) * (1.0 - g["reflective_relief"] * wf.reflective_fraction)
-                  if raw > 1.0 else raw)
+        target = (raw * (1.0 - g["reflective_relief"] * wf.reflective_fraction)
+                  + g["gate_stress_gain"] * gap)
         self.stress += (target - self.stress) * _step(g["stress_months"])
-        self.deficit += (max(0.0, self.stress - 1.0) - self.deficit) * _step(g["morale_months"])
+        self.deficit += (self.stress - 1.0 - self.deficit) * _step(g["morale_months"])
         if on["workforce_spiral"]:
-            wf.leave_multiplier = 1.0 + g["turnover_gain"] * self.deficit
-            self.sickness = g["sickness_share"] + g["sickness_gain"] * max(0.0, self.stress - 1.0)
+            wf.leave_multiplier = max(0.2, 1.0 + g["turnover_gain"] * self.deficit)
+            self.sickness = max(0.0, g["sickness_share"]
+                                + g["sickness_gain"] * (self.stress - 1.0))
         else:
             wf.leave_multiplier = 1.0
             self.sickness = g["sickness_share"]
@@ -292,8 +311,15 @@ class SystemLayer:
             m.assessment.compliance = self.base_compliance
         excess = self.pressure - 1.0 if defensive else 0.0
         m.community.notice_multiplier = max(0.2, 1.0 + g["notice_gain"] * excess)
-        m.front_door.threshold_shift = g["threshold_gain"] * excess
+        gate = g["gate_threshold_gain"] * gap
+        m.front_door.threshold_shift = g["threshold_gain"] * excess - gate
         m.assessment.urgent_shift = g["s47_gain"] * excess
+        m.assessment.gate_shift = gate
+        m.assessment.gate_effort = 1.0 / _bounded(1.0 + g["gate_effort_gain"] * gap)
+        prot = m.protection
+        prot.decision_shift = g["s47_gain"] * excess
+        prot.court_multiplier = _bounded(1.0 + g["court_gain"] * excess)
+        prot.step_down_multiplier = _bounded(1.0 + g["gate_step_down_gain"] * gap)
         compliance = g["prep_share"] if self._preparing() else 0.0
         wf.update_time_split(self.prescription, self.sickness, compliance)
 
@@ -360,6 +386,11 @@ class SystemLayer:
     def _recur(self, event: Timeout) -> None:
         child, tier = event._value
         self.m.community.new_episode(child, self.m.env.now, tier)
+
+
+def _bounded(multiplier: float) -> float:
+    """A loop's multiplier kept within [0.2, 5]."""
+    return min(5.0, max(0.2, multiplier))
 
 
 def _step(tau_months: float) -> float:

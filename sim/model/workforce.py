@@ -6,11 +6,29 @@ agency worker covering a vacancy, or nobody. Cases are allocated to the post wit
 lowest weighted load, provided it is below the cap; otherwise they wait in the
 unallocated queue, a real, reported stock.
 
-Time split of a worker's week (shares of contracted hours): recording (scaled by the
-prescription level of the system layer), travel, other (development, meetings),
-supervision (hours received), sickness and inspection preparation (set by the system
-layer), and direct work with children and families (the remainder). Direct hours are
-shared among the worker's cases in proportion to their workload weights.
+Time split of a worker's week (shares of contracted hours): travel, other (development,
+meetings), supervision (hours received), sickness and inspection preparation (set by the
+system layer), and casework, the remainder. Casework is direct work with children and
+families and the recording each task of it needs: recording is a cost per task,
+``recording_per_direct_hour`` hours for each direct hour (scaled by the prescription level
+of the system layer), so direct hours = casework / (1 + recording per direct hour) and the
+procedural burden grows with what is done and what is prescribed.
+
+Direct hours are shared among a worker's cases in two parts. First each case's statutory
+minimum (``time.statutory_hours_<kind>``: the visits, reviews and meetings its kind of
+case requires, in direct hours a month) is met; if the worker's direct hours cannot meet
+the sum of the minimums, each case gets the same fraction of its minimum. What is left is
+discretionary and shared in proportion to the cases' workload weights.
+
+Processor sharing: work that takes a set number of direct hours (an assessment, a section
+47 enquiry) is a :class:`Task` whose pace follows its worker's load as it changes: when a
+case joins or leaves the worker's caseload, changes kind, or the week's split changes,
+the remaining work of every task of that worker is re-timed at the new rate. A case that
+loses its worker pauses.
+
+Allocation: a case goes to the post with the lowest weighted load, provided it is below
+the cap; otherwise it waits in the unallocated queue. Urgent work (section 47 enquiries,
+care proceedings) waits in its own queue and is allocated before routine work.
 
 Permanent staff leave with a monthly hazard (scaled by the workforce spiral, and for
 senior practitioners by ``senior_leaving_factor``: a career pathway keeps them in
@@ -27,6 +45,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 import numpy as np
+from simpy.events import Timeout
 
 from sim.clock import MONTH, YEAR
 
@@ -39,6 +58,45 @@ if TYPE_CHECKING:  # pragma: no cover
 EMPTY, PERMANENT, AGENCY = 0, 1, 2
 #: Weeks in a month, for converting weekly hours to monthly hours.
 WEEKS_PER_MONTH: float = MONTH / 7.0
+#: Kinds of case a worker holds, each with a workload weight (``weights.<kind>``) and a
+#: statutory minimum of direct time (``time.statutory_hours_<kind>``).
+CASE_KINDS: tuple[str, ...] = (
+    "assessment", "s47", "cin_plan", "cp_plan", "proceedings", "looked_after")
+
+
+class Task:
+    """Work of a set number of direct hours on one case, paced by its worker's load.
+
+    Attributes
+    ----------
+    child : Child
+        The case.
+    remaining : float
+        Direct hours still to do (as of :attr:`since`).
+    rate : float
+        Direct hours a week the case gets now.
+    since : float
+        Time (days) ``remaining`` and ``rate`` were last brought up to date.
+    done : simpy.Event
+        Succeeds when the work is finished.
+    version : int
+        Invalidates the completion timeout scheduled at an earlier rate.
+    """
+
+    __slots__ = ("child", "remaining", "rate", "since", "done", "version", "hours")
+
+    def __init__(self, child: Child, hours: float, done: simpy.Event, now: float) -> None:
+        self.child = child
+        self.hours = hours
+        self.remaining = hours
+        self.rate = 0.0
+        self.since = now
+        self.done = done
+        self.version = 0
+
+    def fraction_done(self) -> float:
+        """Share of the work done (as of :attr:`since`)."""
+        return 1.0 - self.remaining / self.hours if self.hours > 0 else 1.0
 
 
 class Workforce:
@@ -66,7 +124,11 @@ class Workforce:
         self.hired_at = np.zeros(n)
         self.nq_hire = np.zeros(n, dtype=bool)
         self.cases: list[set[Child]] = [set() for _ in range(n)]
+        self._min = [0.0] * n  # per post: sum of the statutory minimums (hours a week)
+        self.tasks: list[set[Task]] = [set() for _ in range(n)]
+        self.unheld: set[Task] = set()  # tasks of cases with no worker (paused)
         self.queue: deque[tuple[Child, simpy.Event | None, int]] = deque()
+        self.urgent: deque[tuple[Child, simpy.Event | None, int]] = deque()
         self._ticket = 0
         self.next_worker_id = 0
         self.leavers = 0
@@ -99,7 +161,11 @@ class Workforce:
         }
         self.travel = float(p["time.travel_share"])
         self.other = float(p["time.other_share"])
-        self.recording_base = float(p["time.recording_share"])
+        self.recording_base = float(p["time.recording_per_direct_hour"])
+        #: per kind of case: (workload weight, statutory minimum in direct hours a week)
+        self.kinds = {k: (float(p[f"weights.{k}"]),
+                          float(p[f"time.statutory_hours_{k}"]) / WEEKS_PER_MONTH)
+                      for k in CASE_KINDS}
         self.managers = float(p["supervision.managers"])
         self.manager_hours = float(p["supervision.hours_per_manager"])
         self.sup_needed = float(p["supervision.hours_needed"])
@@ -147,14 +213,22 @@ class Workforce:
         self.worker_id[post] = -1
         self.load[post] = np.inf
         self._load[post] = math.inf
+        self._min[post] = 0.0
         self._refresh_post(post)
         self.count[post] = 0
         moving = sorted(self.cases[post], key=lambda c: c.id)
         self.cases[post] = set()
+        paused = self.tasks[post]
+        self.tasks[post] = set()
         m = self.m
         for child in moving:
             child.post = -1
             child.worker = -1
+            task = child.task
+            if task is not None:  # its work pauses until the case has a worker again
+                paused.discard(task)
+                self.unheld.add(task)
+                self._retime(task)
             target = int(self.load.argmin())
             if self.load[target] + child.weight <= self.cap:
                 self._assign(child, target)
@@ -223,73 +297,153 @@ class Workforce:
     # -- cases --------------------------------------------------------------------------
     def _assign(self, child: Child, post: int) -> None:
         self.load[post] = self._load[post] = self._load[post] + child.weight
+        self._min[post] += child.minimum
         self.count[post] += 1
         self.cases[post].add(child)
         child.post = post
         child.worker = self.worker_id[post]
         child.worker_since = self.m.env._now
+        task = child.task
+        if task is not None:
+            self.unheld.discard(task)
+            self.tasks[post].add(task)
+        self._retime_post(post)
 
-    def allocate(self, child: Child, weight: float) -> simpy.Event | None:
-        """Allocate ``child`` (a case of workload ``weight``) to the least-loaded post.
+    def allocate(self, child: Child, kind: str, *, urgent: bool = False) -> simpy.Event | None:
+        """Allocate ``child``, a case of ``kind`` (one of :data:`CASE_KINDS`), to the
+        least-loaded post; ``urgent`` work is allocated before routine work.
 
         Returns ``None`` when allocated at once, else an event that succeeds on allocation.
         """
-        child.weight = weight
-        if not self.queue:
+        child.weight, child.minimum = self.kinds[kind]
+        if not self.urgent and (urgent or not self.queue):
             post = int(self.load.argmin())
-            if self._load[post] + weight <= self.cap:
+            if self._load[post] + child.weight <= self.cap:
                 self._assign(child, post)
                 return None
         ev = self.m.env.event()
-        self._enqueue(child, ev)
+        self._enqueue(child, ev, urgent=urgent)
         return ev
 
-    def _enqueue(self, child: Child, ev: simpy.Event | None) -> None:
+    def _enqueue(self, child: Child, ev: simpy.Event | None, *, urgent: bool = False) -> None:
         self._ticket += 1
         child.ticket = self._ticket
-        self.queue.append((child, ev, self._ticket))
+        (self.urgent if urgent else self.queue).append((child, ev, self._ticket))
 
-    def reweight(self, child: Child, weight: float) -> None:
-        """Change the workload weight of a held (or queued) case."""
+    def reweight(self, child: Child, kind: str) -> None:
+        """A held (or queued) case becomes a case of ``kind`` (its weight and minimum)."""
+        weight, minimum = self.kinds[kind]
         post = child.post
         if post >= 0:
             self.load[post] = self._load[post] = self._load[post] + (weight - child.weight)
+            self._min[post] += minimum - child.minimum
         child.weight = weight
+        child.minimum = minimum
+        if post >= 0:
+            self._retime_post(post)
 
     def release(self, child: Child) -> None:
-        """The case closes or leaves the workforce (e.g. to the court's care)."""
+        """The case closes or leaves the workforce (e.g. to the court's care); any task
+        on it is dropped."""
+        if child.task is not None:
+            self.end_task(child.task)
         post = child.post
         if post >= 0:
             self.load[post] = self._load[post] = self._load[post] - child.weight
+            self._min[post] -= child.minimum
             self.count[post] -= 1
             self.cases[post].discard(child)
             child.post = -1
             child.worker = -1
-            if self.queue:
+            self._retime_post(post)
+            if self.queue or self.urgent:
                 self.serve_queue()
         else:
             child.ticket = 0  # withdrawn from the queue
 
     def serve_queue(self) -> None:
-        """Allocate waiting cases while some post has room (first come, first served)."""
-        q = self.queue
+        """Allocate waiting cases while some post has room: urgent work first, then
+        routine work, each first come, first served."""
         load = self.load
         m = self.m
-        while q:
-            child, ev, ticket = q[0]
-            if child.ticket != ticket:  # closed while waiting
+        for q in (self.urgent, self.queue):
+            while q:
+                child, ev, ticket = q[0]
+                if child.ticket != ticket:  # closed while waiting
+                    q.popleft()
+                    continue
+                post = int(load.argmin())
+                if load[post] + child.weight > self.cap:
+                    return
                 q.popleft()
-                continue
-            post = int(load.argmin())
-            if load[post] + child.weight > self.cap:
-                break
-            q.popleft()
-            child.ticket = 0
-            self._assign(child, post)
-            if ev is None:
-                m.log(child, "allocated")
-            else:
-                ev.succeed(post)
+                child.ticket = 0
+                self._assign(child, post)
+                if ev is None:
+                    m.log(child, "allocated")
+                else:
+                    ev.succeed(post)
+
+    # -- processor sharing ----------------------------------------------------------------
+    def begin_task(self, child: Child, hours: float) -> Task:
+        """Start ``hours`` direct hours of work on ``child`` (a held case); its ``done``
+        event succeeds when they are done at the pace the worker's load allows."""
+        env = self.m.env
+        task = Task(child, hours, env.event(), env._now)
+        child.task = task
+        if child.post >= 0:
+            self.tasks[child.post].add(task)
+        else:
+            self.unheld.add(task)
+        self._retime(task)
+        return task
+
+    def end_task(self, task: Task) -> float:
+        """Stop ``task`` now (finished or not); returns the share of its work done."""
+        self._progress(task)
+        task.version += 1
+        child = task.child
+        child.task = None
+        if child.post >= 0:
+            self.tasks[child.post].discard(task)
+        self.unheld.discard(task)
+        return task.fraction_done()
+
+    def _progress(self, task: Task) -> None:
+        now = self.m.env._now
+        if now > task.since:
+            task.remaining = max(0.0, task.remaining - task.rate * (now - task.since) / 7.0)
+            task.since = now
+
+    def _retime(self, task: Task) -> None:
+        """Bring ``task`` up to date and schedule its completion at its worker's rate now."""
+        self._progress(task)
+        rate = self.direct_hours_per_week(task.child)
+        if rate == task.rate and task.version > 0:
+            return  # the completion already scheduled still holds
+        task.rate = rate
+        task.version += 1
+        if rate <= 0:
+            return
+        delay = 0.0 if task.remaining <= 0 else task.remaining / rate * 7.0
+        ev = Timeout(self.m.env, delay, task.version)
+        ev.callbacks.append(lambda e, task=task: self._finish(task, e._value))
+
+    def _finish(self, task: Task, version: int) -> None:
+        if version != task.version or task.done.triggered:
+            return  # re-timed since, or stopped
+        self.end_task(task)
+        task.remaining = 0.0
+        task.done.succeed()
+
+    def _retime_post(self, post: int) -> None:
+        """Re-time every task of ``post`` (its load has changed)."""
+        for task in self.tasks[post]:
+            self._retime(task)
+
+    def _retime_all(self) -> None:
+        for post in range(self.n_posts):
+            if self.tasks[post]:
+                self._retime_post(post)
 
     # -- time ---------------------------------------------------------------------------
     def update_time_split(self, prescription: float, sickness: float, compliance: float) -> None:
@@ -309,13 +463,12 @@ class Workforce:
         sup_capacity = self.managers * self.manager_hours / staff
         self.sup_hours = min(self.sup_needed, sup_capacity)
         sup_share = self.sup_hours / (self.hours * WEEKS_PER_MONTH)
-        self.recording_share = min(0.9, self.recording_base * prescription)
+        casework = max(0.02, 1.0 - self.travel - self.other - sup_share - sickness - compliance)
+        self.direct_share = casework / (1.0 + self.recording_base * prescription)
+        self.recording_share = casework - self.direct_share
         self.supervision_share = sup_share
         self.sickness_share = sickness
         self.compliance_share = compliance
-        self.direct_share = max(
-            0.02, 1.0 - self.recording_share - self.travel - self.other - sup_share
-            - sickness - compliance)
         if self.mentoring_gain > 0:
             now = self.m.env.now
             perm = self.kind == PERMANENT
@@ -328,6 +481,7 @@ class Workforce:
         self.supervision_multiplier = 1.0 + self.reflective_gain * self.reflective_fraction
         self._direct_hours = self.hours * self.direct_share
         self._refresh_expertise()
+        self._retime_all()
 
     def _refresh_expertise(self) -> None:
         """Recompute the per-post expertise used by :meth:`expertise` (after a change of
@@ -355,14 +509,20 @@ class Workforce:
             self._expertise[post] = self._expertise_exp
 
     def direct_hours_per_week(self, child: Child) -> float:
-        """Direct hours a week the child's worker gives the case (0 when unallocated)."""
+        """Direct hours a week the child's worker gives the case (0 when unallocated):
+        its statutory minimum (scaled down when the worker cannot meet every case's),
+        then a share of the discretionary rest in proportion to its workload weight."""
         post = child.post
         if post < 0:
             return 0.0
+        direct = self._direct_hours
+        minimum = self._min[post]
+        if minimum >= direct:
+            return direct * child.minimum / minimum
         load = self._load[post]
         weight = child.weight
         share = weight / load if load > weight else 1.0
-        return self._direct_hours * share
+        return child.minimum + (direct - minimum) * share
 
     def expertise(self, child: Child) -> float:
         """Expertise multiplier of the child's worker, with supervision (1 = experienced).
@@ -382,6 +542,16 @@ class Workforce:
         return self._expertise_exp
 
     # -- measures -----------------------------------------------------------------------
+    def load_ratio(self) -> float:
+        """Weighted cases held and waiting over the capacity of the staff in post
+        (caseload cap x posts held): 1 when every worker is at the cap."""
+        active = self.kind != EMPTY
+        staff = int(np.count_nonzero(active))
+        held = float(self.load[active].sum())
+        waiting = sum(c.weight for q in (self.urgent, self.queue) for c, _, t in q
+                      if c.ticket == t)
+        return (held + waiting) / (self.cap * max(1, staff))
+
     def mean_caseload(self) -> float:
         """Mean cases held per worker in post (permanent and agency)."""
         active = self.kind != EMPTY
@@ -407,7 +577,8 @@ class Workforce:
             "caseload_p10": float(p10),
             "caseload_p50": float(p50),
             "caseload_p90": float(p90),
-            "unallocated": float(sum(1 for c, _, t in self.queue if c.ticket == t)),
+            "unallocated": float(sum(1 for q in (self.urgent, self.queue)
+                                     for c, _, t in q if c.ticket == t)),
             "direct_share": self.direct_share,
             "recording_share": self.recording_share,
             "travel_share": self.travel,
