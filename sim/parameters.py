@@ -565,6 +565,10 @@ SCHEMA.update({
         "caseload cap x staff) at which no rationing beyond 2010's acts"),
     "gatekeeping.months": _p(
         "months", 0.1, 60, (0.5, 6), "Time constant of managers' view of the load"),
+    "gatekeeping.backlog_weeks": _p(
+        "weeks", 0.1, 52, (1, 12),
+        "Weeks of contacts waiting for screening that the front door rations as one unit of "
+        "load above the reference"),
     "gatekeeping.threshold_gain": _p(
         "tiers", 0, 10, (0.2, 2.0),
         "Rise of the front door's referral threshold and the referral check's "

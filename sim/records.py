@@ -248,6 +248,8 @@ STOCK_COLUMNS: dict[str, str] = {
     "morale": "worker morale (index, 1 = no lasting stress)",
     "pressure": "public and political pressure (index, 1 = 2010 level)",
     "prescription": "procedural prescription (index, 1 = 2010 level)",
+    "load": "work held and waiting over the capacity of the staff in post, as managers see "
+    "it (gatekeeping's driver; 1 = every worker at the caseload cap)",
     "early_help_places": "children early help can hold at once",
     "early_help_occupancy": "children in early help (started, not ended)",
     "leavers_in_month": "permanent social workers who left in the month",

@@ -31,7 +31,8 @@ def test_parameters_from_the_schema() -> None:
     assert list(every) == [k for k in SCHEMA if k in every]  # schema order
     # by default the policy levers only: never the size or the starting state
     assert all(p.role == "lever" for p in every.values())
-    assert {"front_door.staff_fte", "workforce.posts_fte", "time.recording_per_direct_hour"} <= set(every)
+    assert {"front_door.staff_fte", "workforce.posts_fte",
+            "time.recording_per_direct_hour"} <= set(every)
     for key in ("population.child_population", "protection.initial_cin_plans",
                 "population.concern_rate_tier2"):
         assert key not in every

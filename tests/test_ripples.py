@@ -345,3 +345,25 @@ def test_every_shipped_scenario_stays_bounded_over_thirty_years():
             if not (0.5 <= ratio <= 2.0 and 0.75 <= trend <= 1.25):
                 problems.append((name, s, round(ratio, 3), round(trend, 3)))
     assert not problems, problems
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [3, 8])
+def test_gatekeeping_bounds_the_backlog_of_a_surge_that_swamps_the_la(seed):
+    """B2: concerns at three times their rate for two years swamp a half-size LA's front
+    door with the loop off (thousands of contacts waiting, still growing); with it on,
+    the backlog is rationed: waiting stays a small fraction of that, and it is cleared
+    within a year of the surge ending."""
+    from test_loops import _both, _window, half_la
+
+    surge = {"shocks.surge_start_year": 1.0, "shocks.surge_months": 24.0,
+             "shocks.surge_factor": 3.0}
+    on, off = _both(half_la(), "gatekeeping", surge, years=4.5, reps=2, seed=seed)
+    for (s_on, _), (s_off, _) in zip(on, off, strict=True):
+        during_off = _window(s_off, 2.5, 3.0)["contacts_waiting"].mean()
+        during_on = _window(s_on, 2.5, 3.0)["contacts_waiting"].mean()
+        assert during_off > 3000, during_off
+        assert during_on < 0.2 * during_off, (during_on, during_off)
+        assert _window(s_on, 4.0, 4.5)["contacts_waiting"].mean() < 20
+        assert _window(s_on, 0.0, 4.5)["unallocated"].max() < 0.05 * _window(
+            s_on, 0.0, 4.5)["cin_open"].min()

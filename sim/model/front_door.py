@@ -122,7 +122,8 @@ class FrontDoor:
         p = model.p
         self.queue = _Servers(max(1, round(p["front_door.staff_fte"])))
         self.consult_queue = _Servers(max(1, round(p["community_team.fte"])))
-        self.threshold_shift = 0.0  # set by the system layer (defensive practice)
+        self.threshold_shift = 0.0  # set by the system layer (defensive practice, gatekeeping)
+        self.triage = 1.0  # screening time multiplier (gatekeeping shortens it under a backlog)
         self.rng = model.rng.front_door
         # Contacts to come, in time order (ties in the order announced): a heap of
         # (time, seq, child) or, for a new concern's child not yet created,
@@ -220,6 +221,11 @@ class FrontDoor:
         """Contacts waiting for screening now."""
         return self.queue.waiting(self.m.env.now)
 
+    def backlog_weeks(self) -> float:
+        """Weeks the screeners would need to clear the contacts waiting now, at the
+        screening time of 2010 (no triage)."""
+        return self.waiting() * self.service_days / self.servers / 7.0
+
     def _arrival(self, child: Child) -> None:
         """The contact (or consultation) about ``child`` happens now."""
         m = self.m
@@ -230,7 +236,7 @@ class FrontDoor:
             return
         m.log(child, "contact", "front_door")
         child.shared = rng.random() < self.partner_share
-        done = self.queue.serve(now, rng.exponential(self.service_days))
+        done = self.queue.serve(now, rng.exponential(self.service_days) * self.triage)
         if done >= child.birth + _LEAVING_DAYS:  # 18 before the contact is decided
             m.leave_at_18(child, child.birth + _LEAVING_DAYS)
             return

@@ -39,7 +39,9 @@ Loops (:mod:`sim.model.loops`), each acting only when switched on:
   enquiry and of the conference's decision (``s47_gain``), and raises the chance a
   protection plan goes to court (``1 + court_gain * (P - 1)``).
 * B2 gatekeeping, as the load gap ``G`` grows: the front door's referral threshold and
-  the referral check's no-further-action threshold rise (``threshold_gain * G`` tiers),
+  the referral check's no-further-action threshold rise (``threshold_gain * G`` tiers,
+  within [-0.5, 1]; at the front door ``G`` also counts the contacts waiting, a unit per
+  ``backlog_weeks`` weeks of screening work, and screening is shortened as work is),
   child-in-need plans are stepped down more often (``x (1 + step_down_gain * G)``),
   assessments and enquiries are shortened (effort ``/ (1 + effort_gain * G)``) and
   stress rises (``stress_gain * G``). Each multiplier is kept within [0.2, 5].
@@ -311,8 +313,15 @@ class SystemLayer:
             m.assessment.compliance = self.base_compliance
         excess = self.pressure - 1.0 if defensive else 0.0
         m.community.notice_multiplier = max(0.2, 1.0 + g["notice_gain"] * excess)
-        gate = g["gate_threshold_gain"] * gap
-        m.front_door.threshold_shift = g["threshold_gain"] * excess - gate
+        gate = _shift(g["gate_threshold_gain"] * gap)
+        fd = m.front_door
+        # the front door rations its own backlog too: weeks of contacts waiting count
+        # as load above the reference, ``backlog_weeks`` weeks to a unit
+        fd_gap = gap + (fd.backlog_weeks() / g["gate_backlog_weeks"] if on["gatekeeping"]
+                        else 0.0)
+        fd.threshold_shift = g["threshold_gain"] * excess - _shift(
+            g["gate_threshold_gain"] * fd_gap)
+        fd.triage = 1.0 / _bounded(1.0 + g["gate_effort_gain"] * fd_gap)
         m.assessment.urgent_shift = g["s47_gain"] * excess
         m.assessment.gate_shift = gate
         m.assessment.gate_effort = 1.0 / _bounded(1.0 + g["gate_effort_gain"] * gap)
@@ -360,6 +369,7 @@ class SystemLayer:
         row["morale"] = 1.0 - self.deficit
         row["pressure"] = self.pressure
         row["prescription"] = self.prescription
+        row["load"] = self.load
         row["early_help_places"] = m.community.eh_places
         row["early_help_occupancy"] = m.community.eh_occupancy()
         row["leavers_in_month"] = wf.leavers
@@ -386,6 +396,11 @@ class SystemLayer:
     def _recur(self, event: Timeout) -> None:
         child, tier = event._value
         self.m.community.new_episode(child, self.m.env.now, tier)
+
+
+def _shift(tiers: float) -> float:
+    """Gatekeeping's threshold shift kept within [-0.5, 1] tiers."""
+    return min(1.0, max(-0.5, tiers))
 
 
 def _bounded(multiplier: float) -> float:

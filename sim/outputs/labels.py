@@ -205,6 +205,8 @@ STOCK_LABELS: dict[str, Label] = {
     "prescription": Label("Procedural prescription", "index, 1 = 2010 level", _index),
     "stress": Label("Social worker stress", "index, 1 = manageable caseload", _index),
     "morale": Label("Social worker morale", "index, 1 = no lasting stress", _index),
+    "load": Label("Work held and waiting against capacity", "share of capacity", _index),
+    "contacts_waiting": _count("Contacts waiting for screening", "contacts"),
     "direct_share": _share("Time with children and families", "% of working time"),
     "early_help_occupancy": _count("Children in early help", "children"),
     "looked_after": _count("Children looked after", "children"),
