@@ -245,7 +245,7 @@ STOCK_COLUMNS: dict[str, str] = {
     "agency_share": "agency workers as a share of posts",
     "expertise_mean": "mean expertise of workers in post, before supervision (1 = experienced)",
     "stress": "worker stress (index, 1 = at the manageable caseload)",
-    "morale": "worker morale (index, 1 = no lasting stress)",
+    "morale": "worker morale (index, 1 = stress at the manageable caseload; above 1 below it)",
     "pressure": "public and political pressure (index, 1 = 2010 level)",
     "prescription": "procedural prescription (index, 1 = 2010 level)",
     "load": "work held and waiting over the capacity of the staff in post, as managers see "
