@@ -76,8 +76,7 @@ LOOPS: tuple[Loop, ...] = (
         "unmet need", "+", "early help and consultations", "-", "contacts", "+",
         "caseload", "-", "direct work", "-", "unmet need")),
     Loop("gatekeeping", "B2", "gatekeeping", "balancing", _chain(
-        "load", "+", "thresholds and step-downs", "-", "cases held and waiting", "+",
-        "load")),
+        "caseload", "+", "rationing", "-", "caseload")),
     Loop("inspection_regime", "I", "inspection regime", "driver", _chain(
         "announced inspection", "+", "compliance work", "-", "direct work")),
 )

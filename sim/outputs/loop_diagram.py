@@ -30,8 +30,8 @@ from matplotlib.path import Path as MplPath
 
 from sim.model.loops import LOOPS, enabled
 
-STYLES: tuple[Any, ...] = ("-", "--", ":", "-.", (0, (5, 1, 1, 1)))
-GREYS: tuple[str, ...] = ("#000000", "#0072B2", "#D55E00", "#009E73", "#6a3d9a")
+STYLES: tuple[Any, ...] = ("-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (3, 1, 1, 1, 1, 1)))
+GREYS: tuple[str, ...] = ("#000000", "#0072B2", "#D55E00", "#009E73", "#6a3d9a", "#CC79A7")
 #: Font sizes (points) of variable names and link signs.
 NAME_SIZE, SIGN_SIZE = 10.0, 11.0
 #: Space kept between two boxes (inches).
