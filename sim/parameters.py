@@ -470,7 +470,23 @@ SCHEMA: dict[str, Param] = {
         "court days", 0.01, 30, (1, 5), "Mean length of a final hearing"),
     "court.time_limit_weeks": _p(
         "weeks", 0, 520, None,
-        "Time limit on proceedings (0 = none): preparation is compressed to aim for it"),
+        "Time limit on proceedings (0 = none): each case issued under it is timetabled to "
+        "finish within it, or within an extension; a target, not a guarantee"),
+    "court.min_interval_days": _p(
+        "days", 0, 365, (7, 35),
+        "Part of every preparation interval a timetable cannot compress (notice of the "
+        "hearing, filing of statements and expert reports); used only under a time limit"),
+    "court.extension_share": _share(
+        "Chance a case whose timetable does not fit the time limit needs an extension "
+        "(further expert evidence) and is timetabled to the limit plus one extension",
+        (0.1, 0.6)),
+    "court.extension_weeks": _p(
+        "weeks", 0, 52, (4, 12),
+        "Length of one extension of the time limit"),
+    "court.pre_proceedings_frontload": _p(
+        "1", 0.1, 5, (1.0, 2.0),
+        "Multiplier of pre-proceedings duration under a time limit (assessments done "
+        "before issue); 1 under no limit"),
     "court.order_share": _share(
         "Chance proceedings end in an order (care, placement, special guardianship or other "
         "family order) rather than the child at home", (0.6, 0.95)),

@@ -28,6 +28,7 @@ true_tier : int8
 detail : str
     Extra qualifier (:data:`DETAILS` lists which events carry which): for assessments
     ``on_time``, ``late`` or ``at_deadline``; for ``proceedings_ended`` the outcome;
+    for ``extension_granted`` why the case needs more time than the limit;
     for ``looked_after_started`` the route into care; for ``looked_after_ended`` the
     route out; otherwise empty.
 birth : float64
@@ -141,6 +142,8 @@ EVENTS: dict[str, str] = {
     "diverted": "family carers found: proceedings avoided",
     "care_application": "care proceedings issued",
     "hearing": "court hearing held",
+    "extension_granted": "the court extends the time limit for a case issued under it "
+                         "(detail: minimum or evidence)",
     "proceedings_ended": "care proceedings end (detail: order, placement, family or home)",
     "looked_after_started": "child becomes looked after (detail: the route into care)",
     "looked_after_ended": "child stops being looked after (detail: the route out of care)",
@@ -162,6 +165,10 @@ DETAILS: dict[str, dict[str, str]] = {
         "placement": "placement order (the plan is adoption)",
         "family": "special guardianship or another order placing the child with family",
         "home": "the child stays or returns home with support",
+    },
+    "extension_granted": {
+        "minimum": "the minimum intervals of the case's hearings alone exceed the limit",
+        "evidence": "the case needs further expert evidence",
     },
     "looked_after_started": {
         "emergency": "emergency protection (EPO or police protection) during a section 47 "
