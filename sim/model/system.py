@@ -11,8 +11,8 @@ with ``tau`` in months):
 * **stress** (index, 1 = at the manageable caseload): target
   ``caseload / manageable * (1 - reflective_relief * reflective) + stress_gain * G``
   (``reflective`` is the share of needed supervision that is reflective; ``G`` the
-  gatekeeping load gap below, counted only with B2 on). Smooth on both sides of 1: no
-  dead zone.
+  gatekeeping load gap below, counted only with B2 on), at least 0. Smooth on both
+  sides of 1: no dead zone.
 * **morale** = 1 - deficit; the deficit follows ``stress - 1`` (slower; negative when
   caseloads are below the manageable level, so morale then lies above 1).
 * **sickness** share = ``max(0, sickness_share + sickness_gain * (stress - 1))``.
@@ -283,8 +283,8 @@ class SystemLayer:
         self.load += (wf.load_ratio() - self.load) * _step(g["gate_months"])
         gap = self.load - g["gate_reference_load"] if on["gatekeeping"] else 0.0
         raw = wf.mean_caseload() / g["manageable_caseload"]
-        target = (raw * (1.0 - g["reflective_relief"] * wf.reflective_fraction)
-                  + g["gate_stress_gain"] * gap)
+        target = max(0.0, raw * (1.0 - g["reflective_relief"] * wf.reflective_fraction)
+                     + g["gate_stress_gain"] * gap)
         self.stress += (target - self.stress) * _step(g["stress_months"])
         self.deficit += (self.stress - 1.0 - self.deficit) * _step(g["morale_months"])
         if on["workforce_spiral"]:
