@@ -114,7 +114,7 @@ class Assessment:
 
     def _effort(self, child: Child, hours: float) -> float:
         e = hours * child.complexity
-        if child.shared and self.continue_shared:
+        if child.shared and (self.continue_shared or child.team_assessed):
             e *= 1.0 - self.saving
         return e
 
