@@ -174,7 +174,19 @@ SCHEMA: dict[str, Param] = {
     "community_team.signal_sd": _p(
         "tiers", 0, 5, (0.2, 0.8), "Noise of the community team's view of need"),
     "community_team.shared_assessment_share": _share(
-        "Share of referrals from a consultation that carry a partner assessment", (0.3, 0.9)),
+        "Share of referrals made at a consultation that carry the team's assessment (a "
+        "referral after team help always does)", (0.3, 0.9)),
+    "community_team.refer_threshold": _p(
+        "tiers", -5, 8, (2.0, 3.0),
+        "Consultation signal at or above which the team refers rather than holds the case "
+        "(judged at risk); between the referral threshold and this, it holds the case while "
+        "it has room"),
+    "community_team.help_days": _p(
+        "days", 1, 2000, (60, 270), "Mean length of help given by a community-team worker"),
+    "community_team.success_tier1": _share(
+        "Chance community-team help meets a tier-1 need", (0.5, 0.9)),
+    "community_team.success_tier2": _share(
+        "Chance community-team help meets a tier-2 need (half of it at tier 3)", (0.3, 0.7)),
     # front door -------------------------------------------------------------------------------
     "front_door.staff_fte": _p(
         "FTE", 0.5, 1000, (6, 20), "Duty and screening staff at the front door"),
@@ -210,6 +222,9 @@ SCHEMA: dict[str, Param] = {
         "Children in early help at the start of the run"),
     "early_help.step_up_share": _share(
         "Share of unmet early-help cases at tier 2+ that early help refers on", (0.3, 0.9)),
+    "early_help.patience_days": _p(
+        "days", 0.1, 2000, (14, 180),
+        "Mean time a family waits for an early-help place before giving up (exponential)"),
     # workforce --------------------------------------------------------------------------------
     "workforce.posts_fte": _p(
         "FTE", 1, 10_000, (100, 200), "Case-holding social worker posts"),
@@ -607,6 +622,16 @@ SCHEMA.update({
     "community_team.places_per_fte": _p(
         "children per FTE", 0, 1000, (5, 30),
         "Early-help places a community-team social worker adds"),
+    "community_team.cases_per_fte": _p(
+        "cases per FTE", 0, 100, (8, 15),
+        "Cases a community-team social worker holds at once (team help)"),
+    "early_help.supply_gain": _p(
+        "1", 0, 10, (0.5, 4.0),
+        "Rise in early-help places, relative to the base, per unit of unmet demand "
+        "(families waiting per place)"),
+    "early_help.supply_months": _p(
+        "months", 0.1, 120, (3, 18),
+        "Time constant of early-help places following unmet demand (commissioning delay)"),
     # inspection regime
     "inspection.regime": Param(
         str, "", doc="'announced' (preparation pulls time into compliance) or 'unannounced'",
@@ -685,6 +710,7 @@ LEVERS: tuple[str, ...] = (
     # universal services and early help
     "universal.health_visitor_fte", "universal.partner_assessment_share",
     "community_team.fte", "community_team.consult_hours", "community_team.places_per_fte",
+    "community_team.cases_per_fte",
     "early_help.places", "early_help.duration_days", "early_help.success_tier1",
     "early_help.success_tier2",
     # the front door and its thresholds

@@ -55,13 +55,17 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-#: Where a child can be. ``community`` means a need exists that services do not hold;
-#: ``left`` means the child has no open need and is not held by any service.
+#: Where a child can be. ``community`` means a need exists that services do not hold (a
+#: family waiting for an early-help place is there too); ``team_help`` means a social
+#: worker of the community multi-agency team holds the case (help without a statutory
+#: plan: not a child in need, see :data:`CIN_STAGES`); ``left`` means the child has no
+#: open need and is not held by any service.
 STAGES: tuple[str, ...] = (
     "community",
     "front_door",
     "consultation",
     "early_help",
+    "team_help",
     "referral",
     "assessment",
     "s47",
@@ -75,7 +79,8 @@ STAGES: tuple[str, ...] = (
 )
 
 #: Stages counted as a child in need (the DfE census definition: referred and not
-#: closed, including assessment, plans, proceedings and looked after).
+#: closed, including assessment, plans, proceedings and looked after). A case held by the
+#: community team (``team_help``) is not referred, so not counted.
 CIN_STAGES: frozenset[str] = frozenset(
     {
         "referral",
@@ -118,7 +123,11 @@ EVENTS: dict[str, str] = {
     "signposted": "front door or community team: referred on to early help",
     "early_help_started": "early help begins",
     "early_help_ended": "early help ends (need met, or not)",
-    "early_help_declined": "early help is full: the family is not served",
+    "early_help_waiting": "early help is full: the family joins its waiting list (need "
+                          "still unmet, in the community)",
+    "early_help_gave_up": "the family leaves the early-help waiting list unserved",
+    "team_help_started": "a community-team social worker holds the case and gives help",
+    "team_help_ended": "community-team help ends (need met, or not: then perhaps a referral)",
     "referral": "contact accepted as a referral to children's social care",
     "referral_nfa": "referral closed with no further action before assessment",
     "allocated": "case allocated to a social worker",
@@ -259,6 +268,7 @@ STOCK_COLUMNS: dict[str, str] = {
     "it (gatekeeping's driver; 1 = every worker at the caseload cap)",
     "early_help_places": "children early help can hold at once",
     "early_help_occupancy": "children in early help (started, not ended)",
+    "early_help_waiting": "families on the early-help waiting list",
     "leavers_in_month": "permanent social workers who left in the month",
     "joiners_in_month": "permanent social workers who started in the month",
     "incidents_in_month": "serious incidents in the month",

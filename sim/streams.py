@@ -36,6 +36,8 @@ STREAM_NAMES: tuple[str, ...] = (
     "leavers",
     "care",
     "breakdown",
+    "early_help",
+    "community_team",
 )
 
 _BLOCK = 4096

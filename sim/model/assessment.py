@@ -137,7 +137,7 @@ class Assessment:
         """Direct hours the work needs: ``hours`` x complexity, less the saving of a
         continued partner assessment."""
         e = hours * child.complexity
-        if child.shared and self.continue_shared:
+        if child.shared and (self.continue_shared or child.team_assessed):
             e *= 1.0 - self.saving
         return e
 

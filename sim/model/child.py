@@ -49,6 +49,10 @@ class Child:
         Time (days) the current worker took the case.
     shared : bool
         Whether a partner assessment exists for this episode.
+    team_assessed : bool
+        Whether that partner assessment is the community team's: a referral from the team
+        carries it and it is continued at referral whatever
+        ``assessment.continue_shared`` says of other partners' forms.
     birth : float
         Date of birth (days since the start of the run; negative: born before it).
     legal : int
@@ -69,7 +73,8 @@ class Child:
 
     __slots__ = (
         "id", "episode", "tier", "known", "complexity", "stage", "post", "worker",
-        "weight", "minimum", "task", "worker_since", "shared", "legal", "unmet", "unmet_token",
+        "weight", "minimum", "task", "worker_since", "shared", "team_assessed", "legal",
+        "unmet", "unmet_token",
         "ticket", "quality", "referral_time", "birth", "returned", "journey", "aged_out",
     )
 
@@ -87,6 +92,7 @@ class Child:
         self.task = None
         self.worker_since = 0.0
         self.shared = False
+        self.team_assessed = False
         self.legal = NOT_LOOKED_AFTER
         self.unmet = False
         self.unmet_token = 0

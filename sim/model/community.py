@@ -1,4 +1,4 @@
-"""Concerns in the child population, universal services, and early help.
+"""Concerns in the child population, universal services, early help and community-team help.
 
 A concern arises (Poisson, by true tier, scaled by child population) and the child is in
 the community: the need exists but services do not hold it. Three competing risks act,
@@ -18,23 +18,65 @@ spread evenly over ages 0-17), with an extra weight on infants at tier 3 (concer
 and soon after birth). A child reaching 18 during a spell leaves children's services
 then (``aged_out``): spells are cut at the 18th birthday.
 
-Early help is likewise a closed-form spell: it lasts an exponential time, then meets the
-need with a chance that falls with tier; an unmet need at tier 2 or above is referred on
-(a new contact) with a set chance, otherwise it returns to the community. Early help has
-limited places (per 10,000 children, plus those community teams add); when they are
-full the family is not served and the need stays in the community.
+Early help
+----------
+An early-help spell, once started, is closed-form: it lasts an exponential time (mean
+``early_help.duration_days``), then meets the need with a chance that falls with tier
+(``early_help.success_tier1``, ``success_tier2``, half of that at tier 3); an unmet need at
+tier 2 or above is referred on (a new contact) with chance ``early_help.step_up_share``,
+otherwise it returns to the community. A tier-3 child carries the serious-harm hazard;
+an incident ends the spell and brings a contact.
+
+With B1 on (``loops.early_help``), early help has limited places: ``early_help.places``
+per 10,000 children plus ``community_team.places_per_fte`` per community-team FTE (the
+*base*). A family offered early help when every place is taken, or when others are
+already waiting, joins a first-come-first-served waiting list (``early_help_waiting``;
+it stays in the ``community`` stage: its need is not yet held by a service, and while it
+waits its need neither escalates nor resolves). It leaves the list when a place frees
+(the head of the list starts at once), when it gives up after an exponential patience
+(mean ``early_help.patience_days``: ``early_help_gave_up``, back to the community), at
+a serious incident (tier 3: a contact follows) or at 18. A family that gives up never
+takes a place, so the list is a FIFO multi-server queue with reneging. Offers are
+handled at their exact times (one event each), place releases and departures from the
+list by events at their exact times.
+
+The supply responds (:meth:`Community.month_end`, monthly): places follow the target
+``base x (1 + early_help.supply_gain x waiting / places)`` by first-order adjustment with
+time constant ``early_help.supply_months`` (``places += (target - places) x (1 -
+exp(-1 / supply_months))``), so they rise, with a delay, while families wait, and fall
+back to the base once no one does. With B1 off, places are unlimited, no one waits and
+the supply does not move (every spell starts when offered, in closed form).
+
+Community-team help
+-------------------
+A community multi-agency team's social workers hold cases from their own posts
+(:meth:`Community.team_decision`): when a consultation judges a need the team can meet
+(between the front door's referral threshold and ``community_team.refer_threshold``:
+judged tier 2) and the team holds fewer than ``community_team.fte x cases_per_fte``
+cases, it holds the case (stage ``team_help``, not a child in need: no referral is made).
+Otherwise the front door refers it. Team help is closed-form like early help: it lasts
+an exponential time (mean ``community_team.help_days``), meets the need with chance
+``community_team.success_tier1`` / ``success_tier2`` (half of that at tier 3), better
+than early help since a social worker leads it; met need leaves with the recurrence
+hazard of help that worked; an unmet need at tier 2 or above is stepped up to a
+referral that carries the team's assessment (continued at referral); unmet tier 1
+returns to the community. A serious incident during team help (tier 3) ends it with
+a referral. The team's capacity is a loss system: when it is full, the case is referred.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from typing import TYPE_CHECKING
+from collections import deque
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from simpy.events import Timeout
 
 from sim.clock import MONTH, YEAR
 from sim.model.child import Child
+from sim.model.front_door import exact_delay
 from sim.model.journal import EVENT_CODE, ROW_DTYPE, STAGE_CODE
 from sim.records import LEAVING_AGE
 
@@ -46,6 +88,8 @@ _LEFT = STAGE_CODE["left"]
 _CONCERN = EVENT_CODE["concern"]
 _RESOLVED = EVENT_CODE["resolved"]
 _LEAVING_DAYS = LEAVING_AGE * YEAR
+# why a family leaves the early-help waiting list without a place
+_GAVE_UP, _HARMED, _AGED_OUT = range(3)
 #: Age bands of the age-specific concern rates: (parameter suffix, from age, to age).
 AGE_BANDS: tuple[tuple[str, float, float], ...] = (
     ("under1", 0.0, 1.0), ("1_4", 1.0, 5.0), ("5_9", 5.0, 10.0), ("10_15", 10.0, 16.0),
@@ -74,7 +118,7 @@ def draw_ages(gen: np.random.Generator, probs: np.ndarray, n: int) -> np.ndarray
 
 
 class Community:
-    """Concerns, universal services and early help of one LA.
+    """Concerns, universal services, early help and community-team help of one LA.
 
     Parameters
     ----------
@@ -85,12 +129,33 @@ class Community:
     def __init__(self, model: Model) -> None:
         self.m = model
         self._notice_multiplier = 1.0  # see the notice_multiplier property
-        self._eh_ends: list[float] = []
         self.rng = model.rng.community
+        self.eh_rng = model.rng.early_help
+        self.team_rng = model.rng.community_team
+        # early help: times (days) at which the places held now free (a heap)
+        self._eh_ends: list[float] = []
+        # the waiting list, in arrival order (entries that left are skipped), and the
+        # times the waiting families would leave it unserved (a heap of (time, seq, entry))
+        self._eh_queue: deque[_Waiting] = deque()
+        self._eh_leaving: list[tuple[float, int, _Waiting]] = []
+        self._eh_waiting = 0  # families waiting now
+        self._eh_seq = 0
+        self._eh_wakes: list[float] = []  # times of the waiting-list events scheduled
+        self._on_eh_wake = self._eh_wake
+        self._on_eh_offer = self._eh_offer_event
+        self._on_team = self._team_event
+        # community-team help: times (days) at which the cases held now end (a heap)
+        self._team_ends: list[float] = []
+        self.eh_base = math.nan  # early-help places without the supply's response
+        self.eh_places = math.nan  # early-help places now (set by configure)
         self.configure()
 
     def configure(self) -> None:
-        """Read the parameters (again, when a reform starts part-way through a run)."""
+        """Read the parameters (again, when a reform starts part-way through a run).
+
+        Early-help places keep the supply's response so far: a change of the base moves
+        them by as much. Families waiting get any places that are now free.
+        """
         p = self.m.p
         self.pop10k = p["population.child_population"] / 10_000.0
         self.concern_rate = [p[f"population.concern_rate_tier{k}"] for k in range(4)]
@@ -101,12 +166,20 @@ class Community:
         self.recur_delay = p["population.recurrence_delay_days"]
         self.recur_tier = int(p["population.recurrence_tier_met"])
         b1 = bool(p["loops.early_help"])
+        self.b1 = b1
         hv = p["universal.health_visitor_fte"] / p["universal.health_visitor_reference_fte"]
         self.hv_factor = hv ** p["universal.health_visitor_elasticity"] if b1 else 1.0
         self.base_notice = [p[f"universal.notice_rate_tier{k}"] / YEAR for k in range(4)]
-        self.eh_places = (
-            p["early_help.places"] * self.pop10k
-            + p["community_team.fte"] * p["community_team.places_per_fte"]) if b1 else math.inf
+        base = (p["early_help.places"] * self.pop10k
+                + p["community_team.fte"] * p["community_team.places_per_fte"]) if b1 else math.inf
+        if b1 and math.isfinite(self.eh_places):
+            self.eh_places = max(0.0, base + (self.eh_places - self.eh_base))
+        else:
+            self.eh_places = base
+        self.eh_base = base
+        self.patience = p["early_help.patience_days"]
+        self.supply_gain = p["early_help.supply_gain"]
+        self.supply_step = 1.0 - math.exp(-1.0 / p["early_help.supply_months"])
         surge_start = p["shocks.surge_start_year"] * YEAR
         self.surge = (surge_start, surge_start + p["shocks.surge_months"] * MONTH,
                       p["shocks.surge_factor"])
@@ -114,8 +187,17 @@ class Community:
         self.eh_success = (1.0, p["early_help.success_tier1"], p["early_help.success_tier2"],
                            0.5 * p["early_help.success_tier2"])
         self.step_up = p["early_help.step_up_share"]
+        #: Cases the community team can hold at once (0: it holds none).
+        self.team_capacity = (p["community_team.fte"] * p["community_team.cases_per_fte"]
+                              if b1 else 0.0)
+        self.team_days = p["community_team.help_days"]
+        self.team_success = (1.0, p["community_team.success_tier1"],
+                             p["community_team.success_tier2"],
+                             0.5 * p["community_team.success_tier2"])
         self.age_probs = [age_band_probabilities(p, tier) for tier in range(4)]
         self._set_hazards()
+        if self._eh_waiting:
+            self._eh_serve_next()
 
     @property
     def notice_multiplier(self) -> float:
@@ -156,6 +238,27 @@ class Community:
         while ends and ends[0] <= now:
             heapq.heappop(ends)
         return len(ends)
+
+    def eh_waiting(self) -> int:
+        """Families on the early-help waiting list now."""
+        return self._eh_waiting
+
+    def team_occupancy(self) -> int:
+        """Cases the community team holds now (team help started and not yet ended)."""
+        ends = self._team_ends
+        now = self.m.env._now
+        while ends and ends[0] <= now:
+            heapq.heappop(ends)
+        return len(ends)
+
+    def _at(self, t: float, callback: Any, value: Any) -> None:
+        """Call ``callback`` with an event carrying ``value`` at exactly time ``t`` (days)."""
+        env = self.m.env
+        now = env._now
+        d = t - now
+        if now + d != t:
+            d = exact_delay(now, t)
+        Timeout(env, d, value).callbacks.append(callback)
 
     def _surge_factor(self, t0: float, t1: float) -> float:
         """Mean concern-rate multiplier over ``[t0, t1)`` from a surge shock."""
@@ -233,6 +336,7 @@ class Community:
         child.tier = max(child.tier, tier)
         child.known = -1
         child.shared = False
+        child.team_assessed = False
         self.m.log(child, "concern", "community", t=t)
         self.spell(child, t)
 
@@ -303,23 +407,142 @@ class Community:
 
     # -- early help ---------------------------------------------------------------------
     def early_help(self, child: Child, t: float) -> None:
-        """An early-help spell from ``t`` (days), in closed form."""
-        m = self.m
-        rng = self.rng
-        if self.eh_occupancy() >= self.eh_places:
-            self.leave_services(child, "early_help_declined", t)
+        """``child``'s family is offered early help at ``t`` (days, now or later).
+
+        With places unlimited (B1 off) the spell starts then, in closed form. Otherwise the
+        offer is handled at ``t`` (an event, if later): a free place with no one waiting
+        starts the spell, else the family joins the waiting list.
+        """
+        if not self.b1:
+            self._eh_start(child, t)
             return
+        now = self.m.env._now
+        if t > now:
+            self._at(t, self._on_eh_offer, child)
+        else:
+            self._eh_offer(child, now)
+
+    def _eh_offer_event(self, event: Timeout) -> None:
+        self._eh_offer(event._value, self.m.env._now)
+
+    def _eh_offer(self, child: Child, now: float) -> None:
+        """The offer of early help to ``child`` happens now (B1 on)."""
+        if not self._eh_waiting and self.eh_occupancy() < self.eh_places:
+            self._eh_start(child, now)
+            return
+        m = self.m
+        rng = self.eh_rng
+        m.log(child, "early_help_waiting", "community", t=now)
+        leaves, why = now + rng.exponential(self.patience), _GAVE_UP
+        if child.tier == 3 and m.harm_rate > 0:
+            s = now + rng.exponential(1.0 / m.harm_rate)
+            if s < leaves:
+                leaves, why = s, _HARMED
+        birthday = child.birth + _LEAVING_DAYS
+        if birthday <= leaves:
+            leaves, why = birthday, _AGED_OUT
+        entry = _Waiting(child, leaves, why)
+        self._eh_queue.append(entry)
+        self._eh_waiting += 1
+        self._eh_seq += 1
+        heapq.heappush(self._eh_leaving, (leaves, self._eh_seq, entry))
+        self._eh_schedule()
+
+    def _eh_schedule(self) -> None:
+        """Make sure an event is due at the next change of the waiting list: the first
+        departure from it, or (while families wait) the first place to free."""
+        if not self._eh_waiting:
+            return
+        leaving = self._eh_leaving
+        while leaving and not leaving[0][2].active:
+            heapq.heappop(leaving)
+        nxt = leaving[0][0] if leaving else math.inf
+        if self.eh_occupancy() and self._eh_ends[0] < nxt:
+            nxt = self._eh_ends[0]
+        wakes = self._eh_wakes
+        if nxt < math.inf and (not wakes or nxt < wakes[0]):
+            heapq.heappush(wakes, nxt)
+            self._at(nxt, self._on_eh_wake, None)
+
+    def _eh_wake(self, _event: Timeout) -> None:
+        heapq.heappop(self._eh_wakes)
+        self._eh_serve(self.m.env._now)
+
+    def _eh_serve(self, now: float) -> None:
+        """Bring the waiting list to ``now``: families whose time to leave has come leave
+        it, then the longest waiting take the free places, first come first served."""
+        leaving = self._eh_leaving
+        while leaving and leaving[0][0] <= now:
+            entry = heapq.heappop(leaving)[2]
+            if entry.active:
+                entry.active = False
+                self._eh_waiting -= 1
+                self._eh_leave(entry)
+        queue = self._eh_queue
+        occupied = self.eh_occupancy()
+        while self._eh_waiting and occupied < self.eh_places:
+            entry = queue.popleft()
+            if not entry.active:
+                continue
+            entry.active = False
+            self._eh_waiting -= 1
+            self._eh_start(entry.child, now)
+            occupied = len(self._eh_ends)
+        while queue and not queue[0].active:
+            queue.popleft()
+        self._eh_schedule()
+
+    def _eh_leave(self, entry: _Waiting) -> None:
+        """A family leaves the waiting list unserved, at its time ``entry.leaves``."""
+        m = self.m
+        child, t = entry.child, entry.leaves
+        if entry.why == _GAVE_UP:
+            self.leave_services(child, "early_help_gave_up", t)
+        elif entry.why == _HARMED:
+            m.incident(child, t)
+            m.front_door.arrive(child, t)
+        else:
+            m.leave_at_18(child, t)
+
+    def month_end(self) -> None:
+        """The supply of early help responds to unmet demand (B1 on; called monthly).
+
+        Places follow ``base x (1 + supply_gain x waiting / places)`` with a first-order
+        delay of ``early_help.supply_months``; families waiting get any places added.
+        """
+        if not self.b1:
+            return
+        places = self.eh_places
+        unmet = self._eh_waiting / max(places, 1.0)
+        target = self.eh_base * (1.0 + self.supply_gain * unmet)
+        self.eh_places = places + (target - places) * self.supply_step
+        if self._eh_waiting:
+            self._eh_serve_next()
+
+    def _eh_serve_next(self) -> None:
+        """Serve the waiting list at the next representable time after now: a change
+        made at a month end (places, parameters) acts after that month end's count."""
+        t = math.nextafter(self.m.env._now, math.inf)
+        heapq.heappush(self._eh_wakes, t)
+        self._at(t, self._on_eh_wake, None)
+
+    def _eh_start(self, child: Child, t: float) -> None:
+        """An early-help spell from ``t`` (days), in closed form; it holds a place until it
+        ends."""
+        m = self.m
+        rng = self.eh_rng
         m.log(child, "early_help_started", "early_help", t=t)
         end = t + rng.exponential(self.eh_days)
         birthday = child.birth + _LEAVING_DAYS
-        heapq.heappush(self._eh_ends, min(end, birthday))
         if child.tier == 3 and m.harm_rate > 0:
             s = t + rng.exponential(1.0 / m.harm_rate)
             if s < end and s < birthday:
+                heapq.heappush(self._eh_ends, s)
                 m.incident(child, s)
                 m.log(child, "early_help_ended", t=s)
                 m.front_door.arrive(child, s)
                 return
+        heapq.heappush(self._eh_ends, min(end, birthday))
         if end >= birthday:
             m.leave_at_18(child, birthday)
             return
@@ -332,6 +555,70 @@ class Community:
             m.front_door.arrive(child, end)
             return
         self.leave_services(child, "early_help_ended", end)
+
+    # -- community-team help ------------------------------------------------------------
+    def team_decision(self, child: Child, t: float, signal: float) -> None:
+        """A consultation judged at ``t`` (days, now or later), from ``signal``, that the
+        team could hold ``child``'s case: at ``t`` (an event, if later) it holds it if it
+        has room, else the front door refers it."""
+        now = self.m.env._now
+        if t > now:
+            self._at(t, self._on_team, (child, signal))
+        else:
+            self._team_decide(child, signal, now)
+
+    def _team_event(self, event: Timeout) -> None:
+        child, signal = event._value
+        self._team_decide(child, signal, self.m.env._now)
+
+    def _team_decide(self, child: Child, signal: float, now: float) -> None:
+        if self.team_occupancy() < self.team_capacity:
+            self.team_help(child, now)
+        else:
+            self.m.front_door.team_referral(child, now, signal)
+
+    def team_help(self, child: Child, t: float) -> None:
+        """A community-team worker holds ``child``'s case from ``t`` (days, now): team
+        help in closed form, holding one of the team's cases until it ends."""
+        m = self.m
+        rng = self.team_rng
+        m.log(child, "team_help_started", "team_help", t=t)
+        end = t + rng.exponential(self.team_days)
+        birthday = child.birth + _LEAVING_DAYS
+        if child.tier == 3 and m.harm_rate > 0:
+            s = t + rng.exponential(1.0 / m.harm_rate)
+            if s < end and s < birthday:
+                heapq.heappush(self._team_ends, s)
+                m.incident(child, s)
+                m.log(child, "team_help_ended", t=s)
+                m.front_door.team_referral(child, s)
+                return
+        heapq.heappush(self._team_ends, min(end, birthday))
+        if end >= birthday:
+            m.leave_at_18(child, birthday)
+            return
+        if rng.random() < self.team_success[child.tier]:
+            child.tier = 0
+            self.leave_services(child, "team_help_ended", end, helped=True)
+            return
+        if child.tier >= 2:
+            m.log(child, "team_help_ended", t=end)
+            m.front_door.team_referral(child, end)
+            return
+        self.leave_services(child, "team_help_ended", end)
+
+
+class _Waiting:
+    """A family on the early-help waiting list: it leaves unserved at ``leaves`` (days)
+    for reason ``why`` unless a place comes first (then ``active`` turns False)."""
+
+    __slots__ = ("child", "leaves", "why", "active")
+
+    def __init__(self, child: Child, leaves: float, why: int) -> None:
+        self.child = child
+        self.leaves = leaves
+        self.why = why
+        self.active = True
 
 
 def _concern_rows(tier: int, times: np.ndarray, ids: np.ndarray, births: np.ndarray,

@@ -11,11 +11,23 @@ the family is signposted to early help, above the referral threshold the contact
 becomes a referral. Both errors arise: real need screened out (it comes back later,
 perhaps escalated) and unnecessary referrals.
 
-Where a community multi-agency team exists, universal services consult it first with a
-chance that grows with its staffing; the team sees need more sharply, keeps lower needs
-in early help without a referral, and refers the rest carrying a partner assessment.
+Where a community multi-agency team exists (B1 on), universal services consult it first
+with a chance that grows with its staffing (``community_team.fte /
+full_coverage_fte``). Consultations queue for the team's workers as contacts do for
+screeners. The team sees need more sharply (``community_team.signal_sd``) and judges it
+against the front door's thresholds: below the early-help threshold it takes no further
+action, below the referral threshold it offers early help; up to
+``community_team.refer_threshold`` (judged tier 2) the team holds the case itself while it
+has room (:meth:`sim.model.community.Community.team_decision`), and otherwise (judged at
+risk, or the team full) it refers. A referral made at a consultation carries the team's
+assessment with chance ``community_team.shared_assessment_share``; one made after team
+help always does. The team's assessment is continued at referral (its effort saving
+applies) whatever ``assessment.continue_shared`` says of other partners' forms
+(:attr:`sim.model.child.Child.team_assessed`). Referrals from the team are accepted
+without screening.
+
 Contacts made directly carry a partner assessment (a Common Assessment Framework form)
-with a smaller chance.
+with a smaller chance (``universal.partner_assessment_share``).
 """
 
 from __future__ import annotations
@@ -156,6 +168,7 @@ class FrontDoor:
         self.consult_days = p["community_team.consult_hours"] / hours_day
         self.consult_sd = p["community_team.signal_sd"]
         self.shared_share = p["community_team.shared_assessment_share"]
+        self.team_refer_threshold = p["community_team.refer_threshold"]
         self.partner_share = p["universal.partner_assessment_share"]
 
     def arrive(self, child: Child, t: float) -> None:
@@ -236,6 +249,7 @@ class FrontDoor:
             return
         m.log(child, "contact", "front_door")
         child.shared = rng.random() < self.partner_share
+        child.team_assessed = False
         done = self.queue.serve(now, rng.exponential(self.service_days) * self.triage)
         if done >= child.birth + _LEAVING_DAYS:  # 18 before the contact is decided
             m.leave_at_18(child, child.birth + _LEAVING_DAYS)
@@ -275,6 +289,7 @@ class FrontDoor:
             t += m.rng.incidents.exponential(1.0 / m.harm_rate)
 
     def _consult(self, child: Child, now: float) -> None:
+        """Universal services consult the community team about ``child`` now."""
         m = self.m
         rng = self.rng
         m.log(child, "consulted", "consultation")
@@ -291,6 +306,22 @@ class FrontDoor:
             child.known = classify(signal)
             m.log(child, "signposted", t=done)
             m.community.early_help(child, done)
+        elif signal < self.team_refer_threshold and m.community.team_capacity > 0:
+            child.known = classify(signal)
+            m.community.team_decision(child, done, signal)
+        else:
+            self.team_referral(child, done, signal)
+
+    def team_referral(self, child: Child, t: float, signal: float | None = None) -> None:
+        """The community team refers ``child`` at ``t`` (days, now or later), judged from
+        ``signal``: at a consultation (it carries the team's assessment with chance
+        ``shared_assessment_share``), or after team help (``signal`` None: the team's view
+        after its work, and always its assessment)."""
+        rng = self.rng
+        if signal is None:
+            signal = child.tier + rng.normal(self.consult_sd)
+            child.shared = True
         else:
             child.shared = rng.random() < self.shared_share
-            self._refer(child, done, signal)
+        child.team_assessed = child.shared
+        self._refer(child, t, signal)

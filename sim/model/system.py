@@ -313,6 +313,7 @@ class SystemLayer:
             m.assessment.compliance = self.base_compliance
         excess = self.pressure - 1.0 if defensive else 0.0
         m.community.notice_multiplier = max(0.2, 1.0 + g["notice_gain"] * excess)
+        m.community.month_end()  # B1: early-help places respond to the waiting list
         gate = _shift(g["gate_threshold_gain"] * gap)
         fd = m.front_door
         # the front door rations its own backlog too: weeks of contacts waiting count
@@ -372,6 +373,7 @@ class SystemLayer:
         row["load"] = self.load
         row["early_help_places"] = m.community.eh_places
         row["early_help_occupancy"] = m.community.eh_occupancy()
+        row["early_help_waiting"] = m.community.eh_waiting()
         row["leavers_in_month"] = wf.leavers
         row["joiners_in_month"] = wf.joiners
         row["incidents_in_month"] = incidents

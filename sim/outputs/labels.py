@@ -209,6 +209,8 @@ STOCK_LABELS: dict[str, Label] = {
     "load": Label("Work held and waiting against capacity", "share of capacity", _index),
     "direct_share": _share("Time with children and families", "% of working time"),
     "early_help_occupancy": _count("Children in early help", "children"),
+    "early_help_waiting": _count("Families waiting for early help", "families"),
+    "stage_team_help": _count("Children helped by a community team", "children"),
     "looked_after": _count("Children looked after", "children"),
     "looked_after_16_plus": _count("Children looked after aged 16 or over", "children"),
     "in_proceedings": _count("Children in care proceedings", "children"),
