@@ -16,7 +16,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.clock import MONTH, YEAR, Window
-from sim.outputs.kpis import KPIS, RunRecords, compute_kpis, km_median, time_to_help
+from sim.outputs.kpis import (
+    DECISION_STAGES,
+    KPIS,
+    RunRecords,
+    compute_kpis,
+    km_median,
+    stage_decisions,
+    time_to_help,
+)
 from sim.records import JOURNEY_COLUMNS, STOCK_COLUMNS
 
 W = Window.from_years(1, 2)
@@ -161,7 +169,8 @@ def test_event_counts_only_in_window():
 def test_rows_out_of_order_and_categorical_columns_give_same_kpis():
     base = pd.concat(
         [front_door_log(), rereferral_log(), proceedings_log(), missed_harm_log(),
-         help_log(), decisions_log()],
+         help_log(), decisions_log(), screening_log(), assessment_log(), conference_log(),
+         court_log()],
         ignore_index=True,
     )
     expected = compute_kpis(records(base))
@@ -400,6 +409,192 @@ def test_decision_accuracy_ignores_unknown_tier():
 
 def test_unnecessary_interventions_per_year():
     assert kpi("unnecessary_interventions_per_year", decisions_log()) == pytest.approx(2 / 2)
+
+
+# decision quality by stage ---------------------------------------------------------------
+
+
+def screening_log() -> pd.DataFrame:
+    return log(
+        ev(400, 601, "screened_out", "left", known=0, true=0),  # right; below 2, not referred
+        ev(410, 602, "signposted", "front_door", known=1, true=3),  # wrong; at risk, missed
+        ev(420, 603, "referral", "referral", known=2, true=3),  # wrong; at risk, referred
+        ev(430, 604, "referral", "referral", known=2, true=1),  # wrong; below 2, referred
+        ev(440, 605, "referral_nfa", "community", known=1, true=1),  # right; not referred
+        ev(450, 606, "screened_out", "community", known=0, true=3),  # wrong; at risk, missed
+        ev(460, 607, "signposted", "consultation", known=-1, true=1),  # tier unknown
+        ev(100, 608, "screened_out", "left", known=1, true=3),  # warm-up: excluded
+        ev(E, 609, "referral", "referral", known=3, true=0),  # at the window end: excluded
+        ev(470, 610, "referral", "referral", known=2, true=0, at_start=True),  # not a flow
+        ev(480, 611, "contact", "front_door", known=1, true=3),  # not a decision
+    )
+
+
+def test_screening_decisions_by_stage():
+    j = screening_log()
+    # known tier in window: 601 right, 602-604 wrong, 605 right, 606 wrong -> 2/6
+    assert kpi("screening_decision_accuracy", j) == pytest.approx(2 / 6)
+    # true tier 3: 602 signposted, 603 referred, 606 screened out -> 2/3 not referred
+    assert kpi("screening_missed_harm_share", j) == pytest.approx(2 / 3)
+    # true tier < 2: 601, 604 (referred), 605, 607 -> 1/4 (607 counts: its outcome is known)
+    assert kpi("screening_unnecessary_share", j) == pytest.approx(1 / 4)
+
+
+def assessment_log() -> pd.DataFrame:
+    return log(
+        ev(500, 701, "initial_assessment_done", "assessment", known=2, true=2,
+           detail="on_time"),  # right
+        ev(510, 702, "initial_assessment_done", "assessment", known=1, true=3,
+           detail="late"),  # wrong; at risk judged below 3
+        ev(520, 703, "core_assessment_done", "assessment", known=3, true=3,
+           detail="on_time"),  # right; at risk judged at risk
+        ev(530, 704, "assessment_done", "assessment", known=2, true=1,
+           detail="late"),  # wrong; below 2 judged in need
+        ev(540, 705, "initial_assessment_done", "assessment", known=0, true=0,
+           detail="on_time"),  # right
+        # the section 47 enquiry's assessment carries the tier that started it: excluded
+        ev(550, 706, "core_assessment_done", "s47", known=3, true=1, detail="on_time"),
+        ev(560, 707, "initial_assessment_done", "assessment", known=-1, true=3),  # unknown
+        ev(300, 708, "initial_assessment_done", "assessment", known=2, true=3),  # warm-up
+        ev(1100, 709, "assessment_done", "assessment", known=3, true=0),  # after the end
+        ev(570, 710, "plan_review", "cin_plan", known=2, true=3),  # a review: not here
+    )
+
+
+def test_assessment_decisions_by_stage():
+    j = assessment_log()
+    # 701 right, 702 wrong, 703 right, 704 wrong, 705 right -> 3/5
+    assert kpi("assessment_decision_accuracy", j) == pytest.approx(3 / 5)
+    # true tier 3: 702 judged 1, 703 judged 3 -> 1/2
+    assert kpi("assessment_missed_harm_share", j) == pytest.approx(1 / 2)
+    # true tier < 2: 704 judged 2, 705 judged 0 -> 1/2
+    assert kpi("assessment_unnecessary_share", j) == pytest.approx(1 / 2)
+    # the pooled measure counts the enquiry's row and the review too: 701, 703, 705 right
+    # of 701-706 and 710 -> 3/7
+    assert kpi("decision_accuracy", j) == pytest.approx(3 / 7)
+
+
+def conference_log() -> pd.DataFrame:
+    return log(
+        ev(600, 801, "icpc", "s47", known=3, true=3),  # right
+        ev(610, 802, "icpc", "s47", known=2, true=3),  # wrong; at risk, no CP plan
+        ev(620, 803, "icpc", "s47", known=2, true=1),  # wrong; below 2, a plan
+        ev(630, 804, "icpc", "s47", known=1, true=1),  # right; no plan
+        ev(640, 805, "icpc", "s47", known=3, true=2),  # wrong; neither at risk nor below 2
+        ev(650, 806, "icpc", "s47", known=-1, true=0),  # tier unknown: excluded
+        ev(200, 807, "icpc", "s47", known=2, true=3),  # warm-up: excluded
+    )
+
+
+def test_conference_decisions_by_stage():
+    j = conference_log()
+    assert kpi("conference_decision_accuracy", j) == pytest.approx(2 / 5)  # 801, 804
+    assert kpi("conference_missed_harm_share", j) == pytest.approx(1 / 2)  # 802 of 801, 802
+    assert kpi("conference_unnecessary_share", j) == pytest.approx(1 / 2)  # 803 of 803, 804
+
+
+def court_log() -> pd.DataFrame:
+    pe = "proceedings_ended"
+    return log(
+        # the true tier is the one on the child's row before the decision
+        ev(500, 901, "hearing", "proceedings", true=3),
+        ev(600, 901, pe, "looked_after", true=3, detail="order"),  # right
+        ev(500, 902, "hearing", "proceedings", true=3),
+        ev(600, 902, pe, "proceedings", true=2, detail="home"),  # tier 3 sent home: missed
+        ev(550, 903, "hearing", "proceedings", true=1),
+        ev(650, 903, pe, "looked_after", true=1, detail="placement"),  # below 2: unnecessary
+        ev(560, 904, "hearing", "proceedings", true=2),
+        ev(660, 904, pe, "proceedings", true=2, detail="home"),  # right (judged 2)
+        ev(560, 905, "hearing", "proceedings", true=0),
+        ev(670, 905, pe, "proceedings", true=2, detail="home"),  # wrong, but no order
+        # the row before may be a state kept from before the window
+        ev(S - 10, 906, "hearing", "interim_care", true=3, at_start=True),
+        ev(700, 906, pe, "interim_care", true=3, detail="family"),  # right
+        ev(710, 907, pe, "proceedings", true=3, detail="home"),  # no earlier row: excluded
+        ev(100, 908, "hearing", "proceedings", true=1),
+        ev(300, 908, pe, "looked_after", true=1, detail="order"),  # warm-up: excluded
+        ev(1000, 909, "hearing", "proceedings", true=3),
+        ev(E, 909, pe, "proceedings", true=2, detail="home"),  # at the window end: excluded
+        # at equal times the file order says which row came before
+        ev(720, 910, "hearing", "proceedings", true=3),
+        ev(720, 910, pe, "proceedings", true=2, detail="home"),  # tier 3 sent home: missed
+    )
+
+
+def test_court_decisions_by_stage():
+    j = court_log()
+    # in window: 901 (3, order), 902 (3, home), 903 (1, order), 904 (2, home),
+    # 905 (0, home), 906 (3, family), 910 (3, home); judged 3 for an order, 2 for home
+    assert kpi("court_decision_accuracy", j) == pytest.approx(3 / 7)  # 901, 904, 906
+    assert kpi("court_missed_harm_share", j) == pytest.approx(2 / 4)  # 902, 910 of 4
+    assert kpi("court_unnecessary_share", j) == pytest.approx(1 / 2)  # 903 of 903, 905
+
+
+def test_stage_kpis_are_nan_without_decisions():
+    got = compute_kpis(records(log()))
+    for stage in DECISION_STAGES:
+        for measure in ("decision_accuracy", "missed_harm_share", "unnecessary_share"):
+            assert math.isnan(got[f"{stage}_{measure}"]), (stage, measure)
+    with pytest.raises(ValueError, match="unknown decision stage"):
+        stage_decisions(records(log()), "review")
+
+
+_DECIDED = ("screened_out", "signposted", "referral", "referral_nfa",
+            "initial_assessment_done", "core_assessment_done", "assessment_done", "icpc",
+            "proceedings_ended")
+_ROW = st.tuples(
+    st.sampled_from([100.0, S - 1.0, S, 500.0, 500.0, 800.0, E - 1.0, E, 1200.0]),  # time
+    st.integers(1, 5),  # child
+    st.sampled_from([*_DECIDED, "hearing", "contact", "plan_review"]),  # event
+    st.sampled_from(["assessment", "s47", "referral", "proceedings"]),  # stage
+    st.integers(-1, 3),  # known tier
+    st.integers(0, 3),  # true tier
+    st.sampled_from(["", "order", "placement", "family", "home"]),  # detail
+    st.sampled_from([False, False, False, True]),  # at_start (now and then)
+)
+
+
+def _reference(rows: list[tuple], stage: str) -> tuple[float, float, float]:
+    """The three measures of ``stage``, row by row, as the docstrings define them."""
+    order = sorted(range(len(rows)), key=lambda i: (rows[i][1], rows[i][0]))
+    decisions = []  # (true, judged, protects, intervenes)
+    for k, i in enumerate(order):
+        time, child, event, where, known, true, detail, at_start = rows[i]
+        if at_start or not S <= time < E:
+            continue
+        if stage == "screening" and event in ("screened_out", "signposted", "referral",
+                                              "referral_nfa"):
+            refers = event == "referral"
+            decisions.append((true, known, refers, refers))
+        elif (stage == "assessment" and where != "s47" and known >= 0
+              and event in ("initial_assessment_done", "core_assessment_done",
+                            "assessment_done")) or (
+                stage == "conference" and event == "icpc" and known >= 0):
+            decisions.append((true, known, known == 3, known >= 2))
+        elif stage == "court" and event == "proceedings_ended" and k > 0 and \
+                rows[order[k - 1]][1] == child:
+            made = detail in ("order", "placement", "family")
+            decisions.append((rows[order[k - 1]][5], 3 if made else 2, made, made))
+
+    def share(pairs: list[bool]) -> float:
+        return sum(pairs) / len(pairs) if pairs else math.nan
+
+    return (share([j == t for t, j, _, _ in decisions if j >= 0]),
+            share([not p for t, _, p, _ in decisions if t == 3]),
+            share([v for t, _, _, v in decisions if t < 2]))
+
+
+@given(st.lists(_ROW, max_size=30))
+def test_stage_kpis_match_a_row_by_row_reading(rows):
+    j = log(*(ev(t, c, e, s, known=k, true=tt, detail=d, at_start=a)
+              for t, c, e, s, k, tt, d, a in rows))
+    got = compute_kpis(records(j))
+    for stage in DECISION_STAGES:
+        values = [got[f"{stage}_{m}"] for m in ("decision_accuracy", "missed_harm_share",
+                                                 "unnecessary_share")]
+        for v in values:
+            assert math.isnan(v) or 0.0 <= v <= 1.0
+        assert values == pytest.approx(list(_reference(rows, stage)), nan_ok=True), stage
 
 
 # open cases ------------------------------------------------------------------------------

@@ -802,6 +802,7 @@ def decision_accuracy(r: RunRecords) -> float:
     return _ratio(int((known[seen] == true[seen]).sum()), int(seen.sum()))
 
 
+
 @_kpi(
     "unnecessary_interventions_per_year",
     "interventions per year for children with true tier below 2",
@@ -920,3 +921,296 @@ def open_cases_at_end(r: RunRecords) -> float:
     c = before["child"].to_numpy()
     last = np.r_[c[1:] != c[:-1], True]
     return float(before["stage"][last].isin(tuple(CIN_STAGES)).sum())
+
+
+# decision quality by stage ---------------------------------------------------------------
+#
+# ``decision_accuracy`` pools every decision, about half of them screening; these split
+# decisions by the stage that makes them. Each stage's decisions are rows in the window
+# (not ``at_start``); per decision, the child's true tier when it was made, the tier judged
+# (-1 when not known), and whether the decision kept the child on the way to protection
+# (``protects``) and brought the child statutory intervention (``intervenes``). Then
+#
+# * accuracy = decisions with judged == true / decisions with judged >= 0;
+# * missed harm = decisions with true == 3 and not protects / decisions with true == 3;
+# * unnecessary intervention = decisions with true < 2 and intervenes / decisions with
+#   true < 2.
+#
+# For assessments and conferences the judged tier is the decision (judged 3: a strategy
+# discussion or a child protection plan; 2: a child-in-need plan; 0-1: closure), so
+# ``protects`` is judged == 3 and ``intervenes`` judged >= 2. The front door and the referral
+# check cannot protect a child, only bring it into children's social care: their decision
+# is the outcome (a referral, or not), whatever tier the screener judged. The court does
+# not judge a tier: its decision is the outcome of proceedings.
+
+#: Screening decisions: the front door's and the community team's (``screened_out``,
+#: ``signposted``, ``referral``) and the referral check's closure (``referral_nfa``).
+SCREENING_EVENTS: tuple[str, ...] = ("screened_out", "signposted", "referral", "referral_nfa")
+#: The screening outcome that brings a child into children's social care.
+SCREENING_REFERS: str = "referral"
+#: Assessment decisions (2010 initial and core assessments, flexible single assessments).
+ASSESSMENT_EVENTS: tuple[str, ...] = (
+    "initial_assessment_done", "core_assessment_done", "assessment_done")
+#: Stage of the section 47 enquiry. The enquiry's own assessment is logged before the
+#: enquiry judges the tier, so its row carries the tier that started the enquiry, not the
+#: enquiry's judgement: assessment rows in this stage are not assessment decisions here.
+ENQUIRY_STAGE: str = "s47"
+#: Conference decisions: the initial child protection conference.
+CONFERENCE_EVENTS: tuple[str, ...] = ("icpc",)
+#: Court decisions: the end of care proceedings.
+COURT_EVENTS: tuple[str, ...] = ("proceedings_ended",)
+#: Outcomes of care proceedings that protect the child by an order away from the parents'
+#: care: a care order, a placement order, special guardianship or another family order.
+#: The other outcome, ``home``, returns the child home on a child-in-need plan.
+PROTECTIVE_OUTCOMES: tuple[str, ...] = ("order", "placement", "family")
+#: The stages whose decisions the stage KPIs judge, in the order of the journey.
+DECISION_STAGES: tuple[str, ...] = ("screening", "assessment", "conference", "court")
+
+
+@dataclass(frozen=True)
+class StageDecisions:
+    """The decisions of one stage in the measured window, one element per decision.
+
+    Attributes
+    ----------
+    true : ndarray of int
+        The child's true tier when the decision was made (0-3).
+    judged : ndarray of int
+        The tier the decision judged (0-3), or -1 when not known.
+    protects : ndarray of bool
+        The decision keeps the child on the way to protection (see each stage).
+    intervenes : ndarray of bool
+        The decision brings the child statutory intervention (see each stage).
+    """
+
+    true: np.ndarray
+    judged: np.ndarray
+    protects: np.ndarray
+    intervenes: np.ndarray
+
+
+def _tiers(rows: pd.DataFrame, column: str) -> np.ndarray:
+    return rows[column].to_numpy(dtype=np.int64)
+
+
+def _judged_decisions(rows: pd.DataFrame) -> StageDecisions:
+    """Decisions whose judged tier is the decision (rows with a known tier only)."""
+    known = _tiers(rows, "known_tier")
+    rows, known = rows[known >= 0], known[known >= 0]
+    return StageDecisions(_tiers(rows, "true_tier"), known, known == 3, known >= 2)
+
+
+def stage_decisions(r: RunRecords, stage: str) -> StageDecisions:
+    """The decisions made at ``stage`` (one of :data:`DECISION_STAGES`) in the window.
+
+    * ``screening``: :data:`SCREENING_EVENTS` rows; judged = known_tier; protects and
+      intervenes = the decision is a ``referral`` (the child is brought into children's
+      social care; screened out, signposted and closed at the referral check are not).
+    * ``assessment``: :data:`ASSESSMENT_EVENTS` rows not in :data:`ENQUIRY_STAGE`, with
+      known_tier >= 0; judged = known_tier; protects = judged == 3 (a strategy discussion
+      follows); intervenes = judged >= 2 (a child-in-need plan, a core assessment or a
+      strategy discussion follows).
+    * ``conference``: :data:`CONFERENCE_EVENTS` rows with known_tier >= 0; judged =
+      known_tier; protects = judged == 3 (a child protection plan); intervenes = judged >= 2
+      (a child protection or child-in-need plan).
+    * ``court``: :data:`COURT_EVENTS` rows; true = true_tier of the child's row just before
+      (the model resets the tier of a child sent home to 2 on the decision's own row, so
+      that row does not say what the court decided about; a decision with no earlier row of
+      the child is left out); protects and intervenes = detail in
+      :data:`PROTECTIVE_OUTCOMES`; judged = 3 for those, 2 for ``home`` (a child-in-need
+      plan).
+
+    The true tier is the row's true_tier except at court. Rows at_start are not decisions.
+    """
+    if stage == "screening":
+        rows = _window_events(r, *SCREENING_EVENTS)
+        refers = (rows["event"] == SCREENING_REFERS).to_numpy()
+        return StageDecisions(_tiers(rows, "true_tier"), _tiers(rows, "known_tier"), refers,
+                              refers)
+    if stage == "assessment":
+        rows = _window_events(r, *ASSESSMENT_EVENTS)
+        return _judged_decisions(rows[(rows["stage"] != ENQUIRY_STAGE).to_numpy()])
+    if stage == "conference":
+        return _judged_decisions(_window_events(r, *CONFERENCE_EVENTS))
+    if stage == "court":
+        sj = r.sorted_journeys
+        c = sj["child"].to_numpy()
+        has_prev = np.r_[False, c[1:] == c[:-1]]
+        tier = _tiers(sj, "true_tier")
+        prev_tier = np.r_[-1, tier[:-1]]
+        sel = (sj["event"].isin(COURT_EVENTS).to_numpy() & has_prev
+               & _in_window(sj["time"], r.window) & ~_at_start(sj))
+        order = sj["detail"][sel].isin(PROTECTIVE_OUTCOMES).to_numpy()
+        return StageDecisions(prev_tier[sel], np.where(order, 3, 2), order, order)
+    raise ValueError(f"unknown decision stage {stage!r}; known: {', '.join(DECISION_STAGES)}")
+
+
+def _stage_accuracy(d: StageDecisions) -> float:
+    seen = d.judged >= 0
+    return _ratio(int((d.judged[seen] == d.true[seen]).sum()), int(seen.sum()))
+
+
+def _stage_missed_harm(d: StageDecisions) -> float:
+    at_risk = d.true == 3
+    return _ratio(int((~d.protects[at_risk]).sum()), int(at_risk.sum()))
+
+
+def _stage_unnecessary(d: StageDecisions) -> float:
+    low = d.true < 2
+    return _ratio(int(d.intervenes[low].sum()), int(low.sum()))
+
+
+@_kpi("screening_decision_accuracy",
+      "share of screening decisions where the known tier equals the true tier")
+def screening_decision_accuracy(r: RunRecords) -> float:
+    """Accuracy of screening decisions (the front door, the community team, the referral
+    check).
+
+    Formula: among ``screened_out``, ``signposted``, ``referral`` and ``referral_nfa``
+    events in the window with known_tier >= 0, the share with known_tier == true_tier.
+    Unit: share of screening decisions where the known tier equals the true tier.
+    """
+    return _stage_accuracy(stage_decisions(r, "screening"))
+
+
+@_kpi("screening_missed_harm_share",
+      "share of screening decisions about tier-3 children that did not refer them")
+def screening_missed_harm_share(r: RunRecords) -> float:
+    """Children at risk of significant harm turned away at screening.
+
+    Formula: among ``screened_out``, ``signposted``, ``referral`` and ``referral_nfa``
+    events in the window with true_tier == 3, the share that are not ``referral``
+    (screened out, signposted to early help, or closed at the referral check).
+    Unit: share of screening decisions about tier-3 children that did not refer them.
+    """
+    return _stage_missed_harm(stage_decisions(r, "screening"))
+
+
+@_kpi("screening_unnecessary_share",
+      "share of screening decisions about children below tier 2 that referred them")
+def screening_unnecessary_share(r: RunRecords) -> float:
+    """Children who did not need statutory services brought into them at screening.
+
+    Formula: among ``screened_out``, ``signposted``, ``referral`` and ``referral_nfa``
+    events in the window with true_tier < 2, the share that are ``referral``.
+    Unit: share of screening decisions about children below tier 2 that referred them.
+    """
+    return _stage_unnecessary(stage_decisions(r, "screening"))
+
+
+@_kpi("assessment_decision_accuracy",
+      "share of assessment decisions where the known tier equals the true tier")
+def assessment_decision_accuracy(r: RunRecords) -> float:
+    """Accuracy of assessment decisions.
+
+    Formula: among ``initial_assessment_done``, ``core_assessment_done`` and
+    ``assessment_done`` events in the window whose stage is not ``s47`` (the section 47
+    enquiry's own assessment is logged before its judgement) and whose known_tier >= 0,
+    the share with known_tier == true_tier.
+    Unit: share of assessment decisions where the known tier equals the true tier.
+    """
+    return _stage_accuracy(stage_decisions(r, "assessment"))
+
+
+@_kpi("assessment_missed_harm_share",
+      "share of assessment decisions about tier-3 children judging them below tier 3")
+def assessment_missed_harm_share(r: RunRecords) -> float:
+    """Children at risk of significant harm judged not at risk by an assessment (no
+    strategy discussion follows).
+
+    Formula: among the assessment decisions of ``assessment_decision_accuracy`` with
+    true_tier == 3, the share with known_tier < 3.
+    Unit: share of assessment decisions about tier-3 children judging them below tier 3.
+    """
+    return _stage_missed_harm(stage_decisions(r, "assessment"))
+
+
+@_kpi("assessment_unnecessary_share",
+      "share of assessment decisions about children below tier 2 judging them tier 2 or more")
+def assessment_unnecessary_share(r: RunRecords) -> float:
+    """Children below the child-in-need threshold judged in need by an assessment (a
+    child-in-need plan, a core assessment or a strategy discussion follows).
+
+    Formula: among the assessment decisions of ``assessment_decision_accuracy`` with
+    true_tier < 2, the share with known_tier >= 2.
+    Unit: share of assessment decisions about children below tier 2 judging them tier 2 or more.
+    """
+    return _stage_unnecessary(stage_decisions(r, "assessment"))
+
+
+@_kpi("conference_decision_accuracy",
+      "share of conference decisions where the known tier equals the true tier")
+def conference_decision_accuracy(r: RunRecords) -> float:
+    """Accuracy of initial child protection conference decisions.
+
+    Formula: among ``icpc`` events in the window with known_tier >= 0, the share with
+    known_tier == true_tier.
+    Unit: share of conference decisions where the known tier equals the true tier.
+    """
+    return _stage_accuracy(stage_decisions(r, "conference"))
+
+
+@_kpi("conference_missed_harm_share",
+      "share of conference decisions about tier-3 children making no protection plan")
+def conference_missed_harm_share(r: RunRecords) -> float:
+    """Children at risk of significant harm left without a child protection plan by their
+    initial conference.
+
+    Formula: among ``icpc`` events in the window with known_tier >= 0 and true_tier == 3,
+    the share with known_tier < 3.
+    Unit: share of conference decisions about tier-3 children making no protection plan.
+    """
+    return _stage_missed_harm(stage_decisions(r, "conference"))
+
+
+@_kpi("conference_unnecessary_share",
+      "share of conference decisions about children below tier 2 making a plan")
+def conference_unnecessary_share(r: RunRecords) -> float:
+    """Children below the child-in-need threshold given a plan by their initial conference.
+
+    Formula: among ``icpc`` events in the window with known_tier >= 0 and true_tier < 2,
+    the share with known_tier >= 2 (a child protection or child-in-need plan).
+    Unit: share of conference decisions about children below tier 2 making a plan.
+    """
+    return _stage_unnecessary(stage_decisions(r, "conference"))
+
+
+@_kpi("court_decision_accuracy",
+      "share of court decisions matching the child's true tier")
+def court_decision_accuracy(r: RunRecords) -> float:
+    """Accuracy of court decisions (the end of care proceedings).
+
+    Formula: per ``proceedings_ended`` event in the window, the judged tier is 3 for an
+    order (detail ``order``, ``placement`` or ``family``) and 2 for ``home`` (a
+    child-in-need plan), and the true tier is the true_tier of the child's row just before
+    it (the state the court decided about; a child sent home has its tier reset to 2 on the
+    decision's own row); the share with judged == true. Events with no earlier row of the
+    child are left out.
+    Unit: share of court decisions matching the child's true tier.
+    """
+    return _stage_accuracy(stage_decisions(r, "court"))
+
+
+@_kpi("court_missed_harm_share",
+      "share of court decisions about tier-3 children sending them home without an order")
+def court_missed_harm_share(r: RunRecords) -> float:
+    """Children at risk of significant harm sent home by the court.
+
+    Formula: among the court decisions of ``court_decision_accuracy`` whose true tier (the
+    child's row just before) is 3, the share with detail ``home``.
+    Unit: share of court decisions about tier-3 children sending them home without an order.
+    """
+    return _stage_missed_harm(stage_decisions(r, "court"))
+
+
+@_kpi("court_unnecessary_share",
+      "share of court decisions about children below tier 2 making an order")
+def court_unnecessary_share(r: RunRecords) -> float:
+    """Orders made about children below the child-in-need threshold.
+
+    Formula: among the court decisions of ``court_decision_accuracy`` whose true tier (the
+    child's row just before) is below 2, the share with detail ``order``, ``placement`` or
+    ``family``.
+    Unit: share of court decisions about children below tier 2 making an order.
+    """
+    return _stage_unnecessary(stage_decisions(r, "court"))

@@ -154,6 +154,42 @@ KPI_LABELS: dict[str, Label] = {
                                      "Unallocated cases"),
     "decision_accuracy": _share("Decisions that match the child's real need",
                                 "% of decisions", "Accurate decisions"),
+    "screening_decision_accuracy": _share(
+        "Screening decisions matching the child's real need", "% of screening decisions",
+        "Screening: accurate"),
+    "screening_missed_harm_share": _share(
+        "Children at risk not referred at screening",
+        "% of screening decisions on children at risk", "Screening: at risk, not referred"),
+    "screening_unnecessary_share": _share(
+        "Children not in need referred at screening",
+        "% of screening decisions on children not in need", "Screening: not in need, referred"),
+    "assessment_decision_accuracy": _share(
+        "Assessments matching the child's real need", "% of assessments",
+        "Assessment: accurate"),
+    "assessment_missed_harm_share": _share(
+        "Children at risk judged not at risk by an assessment",
+        "% of assessments of children at risk", "Assessment: at risk, missed"),
+    "assessment_unnecessary_share": _share(
+        "Children not in need judged in need by an assessment",
+        "% of assessments of children not in need", "Assessment: not in need, taken on"),
+    "conference_decision_accuracy": _share(
+        "Initial conferences matching the child's real need",
+        "% of initial conferences", "Conference: accurate"),
+    "conference_missed_harm_share": _share(
+        "Children at risk given no CP plan at conference",
+        "% of initial conferences on children at risk", "Conference: at risk, no CP plan"),
+    "conference_unnecessary_share": _share(
+        "Children not in need given a plan at conference",
+        "% of initial conferences on children not in need", "Conference: not in need, plan"),
+    "court_decision_accuracy": _share(
+        "Court decisions matching the child's real need", "% of finished proceedings",
+        "Court: accurate"),
+    "court_missed_harm_share": _share(
+        "Children at risk sent home by the court",
+        "% of finished proceedings on children at risk", "Court: at risk, sent home"),
+    "court_unnecessary_share": _share(
+        "Children not in need given a court order",
+        "% of finished proceedings on children not in need", "Court: not in need, order"),
     "unnecessary_interventions_per_year": _rate(
         "Statutory interventions a child did not need", "interventions a year",
         "Unneeded interventions"),

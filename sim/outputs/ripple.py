@@ -43,14 +43,20 @@ __all__ = [
 
 #: The steps of the child's journey and the measures that belong to each, in order.
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Front door", ("referrals_per_year", "referral_nfa_share", "rereferral_rate_12m")),
+    ("Front door", ("referrals_per_year", "referral_nfa_share", "rereferral_rate_12m",
+                    "screening_decision_accuracy", "screening_missed_harm_share",
+                    "screening_unnecessary_share")),
     ("Assessment", ("assessments_per_year", "initial_assessment_within_timescale_share",
                     "core_assessment_within_35wd_share", "assessment_closed_at_deadline_share",
-                    "s47_enquiries_per_year", "decision_accuracy")),
+                    "s47_enquiries_per_year", "decision_accuracy",
+                    "assessment_decision_accuracy", "assessment_missed_harm_share",
+                    "assessment_unnecessary_share")),
     ("Plans", ("cin_open", "initial_cp_conferences_per_year", "cp_plans_started_per_year",
-               "cp_plans_open")),
+               "cp_plans_open", "conference_decision_accuracy", "conference_missed_harm_share",
+               "conference_unnecessary_share")),
     ("Court", ("care_applications_per_year", "care_proceedings_weeks_mean",
-               "care_proceedings_within_26wk_share")),
+               "care_proceedings_within_26wk_share", "court_decision_accuracy",
+               "court_missed_harm_share", "court_unnecessary_share")),
     ("Care", ("looked_after_open",)),
 )
 #: Measures across the journey: the workforce and what happens to children.
