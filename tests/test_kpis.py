@@ -452,7 +452,7 @@ def assessment_log() -> pd.DataFrame:
            detail="late"),  # wrong; below 2 judged in need
         ev(540, 705, "initial_assessment_done", "assessment", known=0, true=0,
            detail="on_time"),  # right
-        # the section 47 enquiry's assessment carries the tier that started it: excluded
+        # the section 47 enquiry's assessment, logged with the enquiry's judgement: wrong
         ev(550, 706, "core_assessment_done", "s47", known=3, true=1, detail="on_time"),
         ev(560, 707, "initial_assessment_done", "assessment", known=-1, true=3),  # unknown
         ev(300, 708, "initial_assessment_done", "assessment", known=2, true=3),  # warm-up
@@ -463,12 +463,12 @@ def assessment_log() -> pd.DataFrame:
 
 def test_assessment_decisions_by_stage():
     j = assessment_log()
-    # 701 right, 702 wrong, 703 right, 704 wrong, 705 right -> 3/5
-    assert kpi("assessment_decision_accuracy", j) == pytest.approx(3 / 5)
+    # 701 right, 702 wrong, 703 right, 704 wrong, 705 right, 706 wrong -> 3/6
+    assert kpi("assessment_decision_accuracy", j) == pytest.approx(3 / 6)
     # true tier 3: 702 judged 1, 703 judged 3 -> 1/2
     assert kpi("assessment_missed_harm_share", j) == pytest.approx(1 / 2)
-    # true tier < 2: 704 judged 2, 705 judged 0 -> 1/2
-    assert kpi("assessment_unnecessary_share", j) == pytest.approx(1 / 2)
+    # true tier < 2: 704 judged 2, 705 judged 0, 706 judged 3 -> 2/3
+    assert kpi("assessment_unnecessary_share", j) == pytest.approx(2 / 3)
     # the pooled measure counts the enquiry's row and the review too: 701, 703, 705 right
     # of 701-706 and 710 -> 3/7
     assert kpi("decision_accuracy", j) == pytest.approx(3 / 7)

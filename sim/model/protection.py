@@ -232,20 +232,23 @@ class Protection:
         yield from self._allocate(m, child, "s47", urgent=True)
         a = m.assessment
         effort = a._effort(child, self.core_effort) * a.gate_effort
+        done = None  # the assessment event to log once the enquiry has judged
         if carried >= 0:
             quality = carried
         elif a.flexible:  # the single assessment, as long as the case needs
             if carried != CONTINUES:
                 m.log(child, "assessment_started")
             quality, _ = yield from a.work(m, child, effort, math.inf, False)
-            m.log(child, "assessment_done", detail=a.timing(child))
+            done = ("assessment_done", a.timing(child))
         else:
             m.log(child, "core_assessment_started")
             quality, detail = yield from a.work(
                 m, child, effort, m.env._now + a.core_deadline, True)
-            m.log(child, "core_assessment_done", detail=detail)
+            done = ("core_assessment_done", detail)
         signal = child.tier + a.drng.normal(a.signal_sd(quality))
         child.known = judged = classify(signal)
+        if done is not None:  # logged with the enquiry's judgement
+            m.log(child, done[0], detail=done[1])
         if judged <= 1:
             self.close(child, to_early_help=judged == 1)
             return None

@@ -64,6 +64,7 @@ INTERVENTION_EVENTS: tuple[str, ...] = (
 #: Help events and the highest true tier each one meets.
 HELP_MEETS_TIER: dict[str, int] = {
     "early_help_started": 1,
+    "team_help_started": 2,
     "cin_plan_started": 2,
     "cp_plan_started": 3,
     "looked_after_started": 3,
@@ -851,7 +852,8 @@ def time_to_help(r: RunRecords) -> tuple[np.ndarray, np.ndarray]:
 
     One value per episode whose first ``contact`` or ``consulted`` event lies in the window
     and whose true_tier at that event is >= 1. Help is the first later event of the episode
-    among ``early_help_started`` (meets tier 1), ``cin_plan_started`` (meets tier <= 2),
+    among ``early_help_started`` (meets tier 1), ``team_help_started`` (a community team
+    holds the case; meets tier <= 2), ``cin_plan_started`` (meets tier <= 2),
     ``cp_plan_started``, ``looked_after_started``, ``care_application`` (meet any tier)
     that meets the true tier at first contact and happens before window.end. Episodes
     without it are censored at window.end.
@@ -951,10 +953,6 @@ SCREENING_REFERS: str = "referral"
 #: Assessment decisions (2010 initial and core assessments, flexible single assessments).
 ASSESSMENT_EVENTS: tuple[str, ...] = (
     "initial_assessment_done", "core_assessment_done", "assessment_done")
-#: Stage of the section 47 enquiry. The enquiry's own assessment is logged before the
-#: enquiry judges the tier, so its row carries the tier that started the enquiry, not the
-#: enquiry's judgement: assessment rows in this stage are not assessment decisions here.
-ENQUIRY_STAGE: str = "s47"
 #: Conference decisions: the initial child protection conference.
 CONFERENCE_EVENTS: tuple[str, ...] = ("icpc",)
 #: Court decisions: the end of care proceedings.
@@ -1006,10 +1004,11 @@ def stage_decisions(r: RunRecords, stage: str) -> StageDecisions:
     * ``screening``: :data:`SCREENING_EVENTS` rows; judged = known_tier; protects and
       intervenes = the decision is a ``referral`` (the child is brought into children's
       social care; screened out, signposted and closed at the referral check are not).
-    * ``assessment``: :data:`ASSESSMENT_EVENTS` rows not in :data:`ENQUIRY_STAGE`, with
-      known_tier >= 0; judged = known_tier; protects = judged == 3 (a strategy discussion
-      follows); intervenes = judged >= 2 (a child-in-need plan, a core assessment or a
-      strategy discussion follows).
+    * ``assessment``: :data:`ASSESSMENT_EVENTS` rows with known_tier >= 0 (a section 47
+      enquiry's assessment is logged with the enquiry's judgement); judged = known_tier;
+      protects = judged == 3 (a strategy discussion or, in an enquiry, a conference
+      follows); intervenes = judged >= 2 (a plan, a core assessment or a strategy
+      discussion follows).
     * ``conference``: :data:`CONFERENCE_EVENTS` rows with known_tier >= 0; judged =
       known_tier; protects = judged == 3 (a child protection plan); intervenes = judged >= 2
       (a child protection or child-in-need plan).
@@ -1029,7 +1028,7 @@ def stage_decisions(r: RunRecords, stage: str) -> StageDecisions:
                               refers)
     if stage == "assessment":
         rows = _window_events(r, *ASSESSMENT_EVENTS)
-        return _judged_decisions(rows[(rows["stage"] != ENQUIRY_STAGE).to_numpy()])
+        return _judged_decisions(rows)
     if stage == "conference":
         return _judged_decisions(_window_events(r, *CONFERENCE_EVENTS))
     if stage == "court":
