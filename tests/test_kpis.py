@@ -566,7 +566,7 @@ def _reference(rows: list[tuple], stage: str) -> tuple[float, float, float]:
                                               "referral_nfa"):
             refers = event == "referral"
             decisions.append((true, known, refers, refers))
-        elif (stage == "assessment" and where != "s47" and known >= 0
+        elif (stage == "assessment" and known >= 0
               and event in ("initial_assessment_done", "core_assessment_done",
                             "assessment_done")) or (
                 stage == "conference" and event == "icpc" and known >= 0):
