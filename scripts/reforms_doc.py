@@ -9,6 +9,8 @@ has a 95% interval excluding zero, in words, with units.
 
     python scripts/reforms_doc.py                      # rewrite docs/reforms.md
     python scripts/reforms_doc.py --reps 2 --years 1 --page X.md   # a quick try
+    python scripts/reforms_doc.py --from results/reforms  # from a comparison already run
+                                                          # with the same options
 
 The run's results go to a temporary directory.
 """
@@ -33,13 +35,18 @@ RUN_END = "<!-- run: end -->"
 SAYS = "**What the model says**"
 
 
-def run(args: argparse.Namespace, out: Path) -> list[str]:
-    """Run the comparison into ``out``; return the command as a user would type it."""
+def _options(args: argparse.Namespace) -> list[str]:
     opts = ["--reps", str(args.reps), "--seed", str(args.seed)]
     if args.years is not None:
         opts += ["--years", str(args.years)]
     if args.warmup is not None:
         opts += ["--warmup", str(args.warmup)]
+    return opts
+
+
+def run(args: argparse.Namespace, out: Path) -> list[str]:
+    """Run the comparison into ``out``; return the command as a user would type it."""
+    opts = _options(args)
     cmd = [sys.executable, "-m", "sim", "compare", "baseline", *REFORMS, *opts, "--quiet",
            "--out", str(out)]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
@@ -134,15 +141,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--years", type=float, default=None)
     parser.add_argument("--warmup", type=float, default=None)
     parser.add_argument("--page", type=Path, default=PAGE)
+    parser.add_argument("--from", dest="source", type=Path, default=None,
+                        help="a comparison of the baseline with at least these reforms, "
+                             "already run with the same options (not rerun)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from sim.outputs.comparison import read_comparison
 
-    with tempfile.TemporaryDirectory(prefix="childsim-reforms-") as tmp:
-        out = Path(tmp) / "reforms"
-        command = run(args, out)
-        table = read_comparison(out)
-        block = describe(out, command)
+    if args.source is not None:
+        table = read_comparison(args.source)
+        command = ["childsim", "compare", "baseline", *REFORMS, *_options(args), "--out",
+                   "results/reforms"]
+        block = describe(args.source, command)
+    else:
+        with tempfile.TemporaryDirectory(prefix="childsim-reforms-") as tmp:
+            out = Path(tmp) / "reforms"
+            command = run(args, out)
+            table = read_comparison(out)
+            block = describe(out, command)
     page = args.page if args.page.exists() else PAGE
     text = rewrite(page.read_text(encoding="utf-8"), block, table)
     args.page.write_text(text, encoding="utf-8")
