@@ -185,7 +185,7 @@ def test_loop_table_and_diagram_list_exactly_the_loops_run(small, tmp_path):
     assert [r["key"] for r in table] == list(LOOP_KEYS)
     on = {r["key"] for r in table if r["state"] == "on"}
     assert on == {k for k, v in enabled(values).items() if v}
-    assert on == {"workforce_spiral", "procedure_creep", "early_help"}
+    assert on == {"workforce_spiral", "procedure_creep", "early_help", "gatekeeping"}
     drawn = draw_diagram(values, tmp_path / "loops.png")
     assert set(drawn) == {lp.code for lp in LOOPS if lp.key in on}
     assert (tmp_path / "loops.png").stat().st_size > 1000

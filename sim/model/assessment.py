@@ -128,10 +128,11 @@ class Assessment:
             quality = 1.0
         return quality, detail
 
-    def timing(self, child: Child) -> str:
+    def timing(self, child: Child, since: float | None = None) -> str:
         """``on_time`` if a single assessment ending now is within the flexible guide
-        (working days from the referral), else ``late``."""
-        return "on_time" if self.m.env._now <= child.referral_time + self.guide else "late"
+        (working days from ``since``, by default the referral), else ``late``."""
+        start = child.referral_time if since is None else since
+        return "on_time" if self.m.env._now <= start + self.guide else "late"
 
     def _effort(self, child: Child, hours: float) -> float:
         """Direct hours the work needs: ``hours`` x complexity, less the saving of a

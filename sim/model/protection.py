@@ -228,6 +228,9 @@ class Protection:
         conference."""
         carried = child.quality
         child.quality = -1.0
+        # a single assessment's clock: from the referral when it goes on as the enquiry,
+        # else from this strategy discussion
+        since = child.referral_time if carried == CONTINUES else m.env._now
         due = m.env._now + self.icpc_days
         yield from self._allocate(m, child, "s47", urgent=True)
         a = m.assessment
@@ -239,7 +242,7 @@ class Protection:
             if carried != CONTINUES:
                 m.log(child, "assessment_started")
             quality, _ = yield from a.work(m, child, effort, math.inf, False)
-            done = ("assessment_done", a.timing(child))
+            done = ("assessment_done", a.timing(child, since))
         else:
             m.log(child, "core_assessment_started")
             quality, detail = yield from a.work(
