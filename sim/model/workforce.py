@@ -80,10 +80,14 @@ class Task:
     done : simpy.Event
         Succeeds when the work is finished.
     version : int
-        Invalidates the completion timeout scheduled at an earlier rate.
+        Invalidates a wake-up scheduled before the work sped up, paused or stopped.
+    finish, wake : float
+        When the work will be done at the current rate, and when the wake-up scheduled
+        for it comes (days; inf: none).
     """
 
-    __slots__ = ("child", "remaining", "rate", "since", "done", "version", "hours")
+    __slots__ = ("child", "remaining", "rate", "since", "done", "version", "hours", "finish",
+                 "wake")
 
     def __init__(self, child: Child, hours: float, done: simpy.Event, now: float) -> None:
         self.child = child
@@ -93,6 +97,8 @@ class Task:
         self.since = now
         self.done = done
         self.version = 0
+        self.finish = math.inf  # when the work will be done at the current rate (days)
+        self.wake = math.inf  # when the wake-up scheduled for it comes (days)
 
     def fraction_done(self) -> float:
         """Share of the work done (as of :attr:`since`)."""
@@ -415,22 +421,42 @@ class Workforce:
             task.since = now
 
     def _retime(self, task: Task) -> None:
-        """Bring ``task`` up to date and schedule its completion at its worker's rate now."""
+        """Bring ``task`` up to date and set its completion at its worker's rate now.
+
+        A completion that moves later keeps the wake-up already scheduled (it looks again
+        when that comes); one that moves earlier, or a task with no wake-up, gets a new
+        one. So a change of load costs a new event only when work speeds up.
+        """
         self._progress(task)
         rate = self.direct_hours_per_week(task.child)
         if rate == task.rate and task.version > 0:
-            return  # the completion already scheduled still holds
+            return  # the completion already set still holds
         task.rate = rate
-        task.version += 1
         if rate <= 0:
+            task.finish = math.inf
+            task.version += 1  # paused: any wake-up scheduled is void
+            task.wake = math.inf
             return
-        delay = 0.0 if task.remaining <= 0 else task.remaining / rate * 7.0
-        ev = Timeout(self.m.env, delay, task.version)
+        now = self.m.env._now
+        task.finish = now + (task.remaining / rate * 7.0 if task.remaining > 0 else 0.0)
+        if task.wake <= task.finish and task.version > 0:
+            return  # the wake-up scheduled comes first; it will look again
+        self._wake(task, now)
+
+    def _wake(self, task: Task, now: float) -> None:
+        """Schedule a wake-up of ``task`` at its completion time."""
+        task.version += 1
+        task.wake = task.finish
+        ev = Timeout(self.m.env, task.finish - now, task.version)
         ev.callbacks.append(lambda e, task=task: self._finish(task, e._value))
 
     def _finish(self, task: Task, version: int) -> None:
         if version != task.version or task.done.triggered:
             return  # re-timed since, or stopped
+        now = self.m.env._now
+        if task.finish - now > 1e-9:  # the work slowed after this wake-up was set
+            self._wake(task, now)
+            return
         self.end_task(task)
         task.remaining = 0.0
         task.done.succeed()
