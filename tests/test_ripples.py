@@ -370,3 +370,27 @@ def test_gatekeeping_bounds_the_backlog_of_a_surge_that_swamps_the_la(seed):
         assert _window(s_on, 4.0, 4.5)["contacts_waiting"].mean() < 20
         assert _window(s_on, 0.0, 4.5)["unallocated"].max() < 0.05 * _window(
             s_on, 0.0, 4.5)["cin_open"].min()
+
+
+def test_every_loop_switches_off_cleanly():
+    """With every loop off, no loop's lever moves from its neutral value however the
+    model's state moves (a year of a small LA, then a load far above the reference)."""
+    from sim.model.loops import LOOP_KEYS
+
+    m = _model(**{"population.child_population": 10_000, "workforce.posts_fte": 20.0,
+                  **{f"loops.{k}": False for k in LOOP_KEYS}})
+    m.run(YEAR)
+    m.system.pressure = 3.0
+    m.workforce.load_ratio = lambda: 3.0  # type: ignore[method-assign]
+    m.system.update(5)
+    assert m.workforce.leave_multiplier == 1.0
+    assert m.system.sickness == m.p["workforce_dynamics.sickness_share"]
+    assert m.system.prescription == 1.0
+    assert m.community.notice_multiplier == 1.0
+    assert m.front_door.threshold_shift == 0.0 and m.front_door.triage == 1.0
+    assert m.assessment.urgent_shift == 0.0 and m.assessment.gate_shift == 0.0
+    assert m.assessment.gate_effort == 1.0
+    assert m.protection.decision_shift == 0.0 and m.protection.court_multiplier == 1.0
+    assert m.protection.step_down_multiplier == 1.0
+    assert math.isinf(m.community.eh_places)
+    assert m.workforce.compliance_share == 0.0
