@@ -316,7 +316,8 @@ def test_flexible_assessment_holds_children_in_need_and_time_to_help(shipped_com
 def _thirty_years(name: str) -> tuple[str, object]:
     from sim.model.simulation import simulate
 
-    return name, simulate(load_scenario(name), rep=0, seed=7, warmup_years=0.0, years=30.0)
+    return name, simulate(load_scenario(name), rep=0, seed=7, warmup_years=0.0, years=30.0,
+                          journey_sink=None)
 
 
 @pytest.mark.slow
