@@ -325,8 +325,10 @@ def test_every_shipped_scenario_stays_bounded_over_thirty_years():
     """Applied from the start of a 30-year run, no shipped scenario runs away. Bounds:
     in the last 10 years, cases waiting for a worker average at most 5% of children in
     need, and each stock of children (in need, on protection plans, looked after, in
-    proceedings) stays within half and twice the baseline's mean over those years, and
-    within 25% of its own mean over years 10-20 (no trend)."""
+    proceedings) stays within a quarter and twice the baseline's mean over those years
+    (a court reform rightly takes children in proceedings to about 35-40% of the
+    baseline's: cases last 22 weeks rather than 57), and within 25% of its own mean over
+    years 10-20 (no trend)."""
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(2) as pool:
@@ -346,7 +348,7 @@ def test_every_shipped_scenario_stays_bounded_over_thirty_years():
         for s in stocks:
             ratio = late[s].mean() / base[s]
             trend = late[s].mean() / middle[s].mean()
-            if not (0.5 <= ratio <= 2.0 and 0.75 <= trend <= 1.25):
+            if not (0.25 <= ratio <= 2.0 and 0.75 <= trend <= 1.25):
                 problems.append((name, s, round(ratio, 3), round(trend, 3)))
     assert not problems, problems
 
