@@ -94,15 +94,13 @@ class Assessment:
         child.known = classify(child.tier + self.drng.normal(self.signal_sd(quality)))
         return child.known
 
-    def work(self, m: Model, child: Child, effort: float, due: float, enforce: bool,
-             needed: float | None = None):
+    def work(self, m: Model, child: Child, effort: float, due: float, enforce: bool):
         """Do ``effort`` direct hours of assessment due at time ``due`` (days), at the pace
         the worker's load allows as it changes (processor sharing).
 
         Under ``enforce`` (2010 timescales) an assessment still running at its deadline is
         closed there with chance ``compliance`` (drawn as it starts), with the work done so
-        far. ``needed``: the effort that would understand the case fully (default
-        ``effort``); quality = work done / needed x expertise, at most 1.
+        far. Quality = share of the work done x expertise, at most 1.
 
         Returns (quality, detail) where detail is on_time, late or at_deadline.
         """
@@ -121,9 +119,7 @@ class Assessment:
         else:
             frac = wf.end_task(task)
             detail = "at_deadline"
-        done = frac * effort
-        full = effort if needed is None else needed
-        quality = (done / full if full > 0 else 1.0) * wf.expertise(child)
+        quality = (frac if effort > 0 else 1.0) * wf.expertise(child)
         if not quality < 1.0:  # min(1.0, quality), NaN included
             quality = 1.0
         return quality, detail

@@ -528,33 +528,43 @@ class Community:
 
     def _eh_start(self, child: Child, t: float) -> None:
         """An early-help spell from ``t`` (days), in closed form; it holds a place until it
-        ends."""
+        ends. Unmet need at tier 2 or above is referred on with chance ``step_up_share``."""
+        self._help_spell(child, t, "early_help", self.eh_rng, self.eh_days, self._eh_ends,
+                         self.eh_success, self.step_up, self.m.front_door.arrive)
+
+    def _help_spell(self, child: Child, t: float, name: str, rng, days: float,
+                    ends: list[float], success, step_up: float | None, refer) -> None:
+        """A help spell ``name`` (early help or community-team help) from ``t`` (days), in
+        closed form: it lasts an exponential time of mean ``days`` (cut at the 18th
+        birthday, or at a serious incident to a tier-3 child, which brings a contact by
+        ``refer``), holds a place in ``ends`` until then, and ends with the need met
+        (chance ``success[tier]``), referred on by ``refer`` (need at tier 2 or above, with
+        chance ``step_up``; None: always, with no draw) or back in the community."""
         m = self.m
-        rng = self.eh_rng
-        m.log(child, "early_help_started", "early_help", t=t)
-        end = t + rng.exponential(self.eh_days)
+        m.log(child, f"{name}_started", name, t=t)
+        end = t + rng.exponential(days)
         birthday = child.birth + _LEAVING_DAYS
         if child.tier == 3 and m.harm_rate > 0:
             s = t + rng.exponential(1.0 / m.harm_rate)
             if s < end and s < birthday:
-                heapq.heappush(self._eh_ends, s)
+                heapq.heappush(ends, s)
                 m.incident(child, s)
-                m.log(child, "early_help_ended", t=s)
-                m.front_door.arrive(child, s)
+                m.log(child, f"{name}_ended", t=s)
+                refer(child, s)
                 return
-        heapq.heappush(self._eh_ends, min(end, birthday))
+        heapq.heappush(ends, min(end, birthday))
         if end >= birthday:
             m.leave_at_18(child, birthday)
             return
-        if rng.random() < self.eh_success[child.tier]:
+        if rng.random() < success[child.tier]:
             child.tier = 0
-            self.leave_services(child, "early_help_ended", end, helped=True)
+            self.leave_services(child, f"{name}_ended", end, helped=True)
             return
-        if child.tier >= 2 and rng.random() < self.step_up:
-            m.log(child, "early_help_ended", t=end)
-            m.front_door.arrive(child, end)
+        if child.tier >= 2 and (step_up is None or rng.random() < step_up):
+            m.log(child, f"{name}_ended", t=end)
+            refer(child, end)
             return
-        self.leave_services(child, "early_help_ended", end)
+        self.leave_services(child, f"{name}_ended", end)
 
     # -- community-team help ------------------------------------------------------------
     def team_decision(self, child: Child, t: float, signal: float) -> None:
@@ -579,33 +589,11 @@ class Community:
 
     def team_help(self, child: Child, t: float) -> None:
         """A community-team worker holds ``child``'s case from ``t`` (days, now): team
-        help in closed form, holding one of the team's cases until it ends."""
-        m = self.m
-        rng = self.team_rng
-        m.log(child, "team_help_started", "team_help", t=t)
-        end = t + rng.exponential(self.team_days)
-        birthday = child.birth + _LEAVING_DAYS
-        if child.tier == 3 and m.harm_rate > 0:
-            s = t + rng.exponential(1.0 / m.harm_rate)
-            if s < end and s < birthday:
-                heapq.heappush(self._team_ends, s)
-                m.incident(child, s)
-                m.log(child, "team_help_ended", t=s)
-                m.front_door.team_referral(child, s)
-                return
-        heapq.heappush(self._team_ends, min(end, birthday))
-        if end >= birthday:
-            m.leave_at_18(child, birthday)
-            return
-        if rng.random() < self.team_success[child.tier]:
-            child.tier = 0
-            self.leave_services(child, "team_help_ended", end, helped=True)
-            return
-        if child.tier >= 2:
-            m.log(child, "team_help_ended", t=end)
-            m.front_door.team_referral(child, end)
-            return
-        self.leave_services(child, "team_help_ended", end)
+        help in closed form, holding one of the team's cases until it ends; unmet need at
+        tier 2 or above is referred, carrying the team's assessment."""
+        self._help_spell(child, t, "team_help", self.team_rng, self.team_days,
+                         self._team_ends, self.team_success, None,
+                         self.m.front_door.team_referral)
 
 
 class _Waiting:

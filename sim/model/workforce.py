@@ -132,7 +132,6 @@ class Workforce:
         self.cases: list[set[Child]] = [set() for _ in range(n)]
         self._min = [0.0] * n  # per post: sum of the statutory minimums (hours a week)
         self.tasks: list[set[Task]] = [set() for _ in range(n)]
-        self.unheld: set[Task] = set()  # tasks of cases with no worker (paused)
         self.queue: deque[tuple[Child, simpy.Event | None, int]] = deque()
         self.urgent: deque[tuple[Child, simpy.Event | None, int]] = deque()
         self._ticket = 0
@@ -224,7 +223,6 @@ class Workforce:
         self.count[post] = 0
         moving = sorted(self.cases[post], key=lambda c: c.id)
         self.cases[post] = set()
-        paused = self.tasks[post]
         self.tasks[post] = set()
         m = self.m
         for child in moving:
@@ -232,8 +230,6 @@ class Workforce:
             child.worker = -1
             task = child.task
             if task is not None:  # its work pauses until the case has a worker again
-                paused.discard(task)
-                self.unheld.add(task)
                 self._retime(task)
             target = int(self.load.argmin())
             if self.load[target] + child.weight <= self.cap:
@@ -311,7 +307,6 @@ class Workforce:
         child.worker_since = self.m.env._now
         task = child.task
         if task is not None:
-            self.unheld.discard(task)
             self.tasks[post].add(task)
         self._retime_post(post)
 
@@ -398,8 +393,6 @@ class Workforce:
         child.task = task
         if child.post >= 0:
             self.tasks[child.post].add(task)
-        else:
-            self.unheld.add(task)
         self._retime(task)
         return task
 
@@ -411,7 +404,6 @@ class Workforce:
         child.task = None
         if child.post >= 0:
             self.tasks[child.post].discard(task)
-        self.unheld.discard(task)
         return task.fraction_done()
 
     def _progress(self, task: Task) -> None:
